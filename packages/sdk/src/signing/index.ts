@@ -1,0 +1,2 @@
+export * from './ncp.js';
+export * from './bce.js';

@@ -1,0 +1,113 @@
+/**
+ * Composition root: wires configuration, the database, content storage, IAM, the task runner
+ * and the services' handlers into one listening server. Nothing else constructs these.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.js';
+import { openDatabase, type Store } from './store/db.js';
+import { migrate } from './store/migrations.js';
+import { LocalBlobStore, type BlobStore } from './store/blobs.js';
+import { SecretBox } from './iam/secrets.js';
+import { Iam } from './iam/iam.js';
+import { systemClock, type Clock } from './tasks/clock.js';
+import { TaskRunner } from './tasks/runner.js';
+import { registerProbe } from './tasks/runner.js';
+import { LifecyclePolicies, loadTransitionsFile, parseTransitions } from './tasks/lifecycle.js';
+import { Gateway } from './gateway/server.js';
+import { serviceHandlers } from './services/index.js';
+import { bootstrap, type BootstrapResult } from './bootstrap.js';
+import { controlRoutes } from './control.js';
+
+export interface AppContext {
+  config: Config;
+  store: Store;
+  blobs: BlobStore;
+  iam: Iam;
+  clock: Clock;
+  runner: TaskRunner;
+  lifecycle: LifecyclePolicies;
+  logger: Logger;
+}
+
+export interface RunningApp {
+  ctx: AppContext;
+  server: Server;
+  url: string;
+  boot: BootstrapResult;
+  /** Stop accepting, finish in-flight requests, release task leases, close the database. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  clock?: Clock;
+  logger?: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function startApp(config: Config, opts: StartOptions = {}): Promise<RunningApp> {
+  const env = opts.env ?? process.env;
+  const logger = opts.logger ?? pino({ level: config.logLevel });
+  const clock = opts.clock ?? systemClock;
+  const transitions = {
+    ...(config.transitionsFile ? loadTransitionsFile(config.transitionsFile) : {}),
+    ...(config.transitions ? parseTransitions(config.transitions) : {}),
+  };
+  const lifecycle = LifecyclePolicies.forProfile(config.profile, transitions);
+
+  const store = await openDatabase({
+    dataDir: config.dataDir,
+    url: config.databaseUrl,
+    schema: config.databaseSchema,
+    logger,
+  });
+  try {
+    await migrate(store);
+    const blobs = new LocalBlobStore(join(config.dataDir, 'blobs'));
+    const iam = new Iam(store.db, SecretBox.fromEnvOrFile(config.dataDir, env), clock);
+    const runner = new TaskRunner({
+      store,
+      clock,
+      owner: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+      leaseMs: config.taskLeaseMs,
+      pollMs: config.taskPollMs,
+      logger,
+    });
+    if (config.profile === 'dev') registerProbe(runner, store);
+    const ctx: AppContext = { config, store, blobs, iam, clock, runner, lifecycle, logger };
+    const boot = await bootstrap(ctx, env);
+
+    const gateway = new Gateway(ctx, {
+      handlers: serviceHandlers,
+      control: config.profile === 'dev' ? controlRoutes(ctx, boot) : controlRoutes(ctx, boot, { testControls: false }),
+    });
+    const server = gateway.createServer();
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const addr = server.address() as AddressInfo;
+    const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
+    runner.start();
+
+    let closing: Promise<void> | null = null;
+    const close = () =>
+      (closing ??= (async () => {
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        });
+        await runner.stop();
+        await store.close();
+      })());
+    return { ctx, server, url, boot, close };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env node
+/**
+ * The `stockade` command: serve, keys, accounts, fences, coverage.
+ * Errors in the command line print one clear line and exit non-zero.
+ */
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ROLES, type Role } from '@stockade/sdk';
+import { defaultConfig, type Config } from '../config.js';
+import { coverageMarkdown, coverageText } from '../coverage.js';
+
+class UsageError extends Error {}
+
+const USAGE = `usage: stockade <command> [options]
+
+commands:
+  serve      run the server (default)
+               --port N (4580) --host H (127.0.0.1) --data DIR (./.stockade)
+               --database postgres://… (or DATABASE_URL; SQLite in DIR otherwise)
+               --profile dev|secure (dev) --strict --transitions box=delay:3000,…
+               --transitions-file F --log-level info
+  keys       create --role owner|fence-admin|box-user [--account ID] [--user NAME]
+             list [--account ID]
+             revoke ACCESS_KEY_ID
+  accounts   create NAME | list
+  fences     create NAME [--account ID] [--description TEXT] | list [--account ID]
+  coverage   [--markdown]   every operation of the four services and its state
+
+keys, accounts and fences act on the database given by --data / --database.`;
+
+const common = {
+  data: { type: 'string' },
+  database: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
+  try {
+    return parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+function configFrom(values: Record<string, unknown>): Config {
+  const config = defaultConfig();
+  if (typeof values.data === 'string') config.dataDir = values.data;
+  if (typeof values.database === 'string') config.databaseUrl = values.database;
+  if (config.databaseUrl && !/^postgres(ql)?:\/\//.test(config.databaseUrl)) {
+    throw new UsageError(`--database must be a postgres:// URL, got ${JSON.stringify(config.databaseUrl)}`);
+  }
+  return config;
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parse(args, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    profile: { type: 'string' },
+    strict: { type: 'boolean' },
+    transitions: { type: 'string' },
+    'transitions-file': { type: 'string' },
+    'log-level': { type: 'string' },
+  });
+  const config = configFrom(values);
+  if (values.port !== undefined) {
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535, got ${values.port}`);
+    config.port = port;
+  }
+  if (values.host) config.host = values.host;
+  if (values.profile !== undefined) {
+    if (values.profile !== 'dev' && values.profile !== 'secure') throw new UsageError(`--profile must be dev or secure, got ${values.profile}`);
+    config.profile = values.profile;
+  }
+  if (values.strict) config.strict = true;
+  if (values.transitions) config.transitions = values.transitions;
+  if (values['transitions-file']) config.transitionsFile = values['transitions-file'];
+  if (values['log-level']) config.logLevel = values['log-level'];
+  // Validate transitions before touching the database, so a typo is one clear line.
+  const { parseTransitions, loadTransitionsFile } = await import('../tasks/lifecycle.js');
+  try {
+    if (config.transitions) parseTransitions(config.transitions);
+    if (config.transitionsFile) loadTransitionsFile(config.transitionsFile);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+
+  const { startApp } = await import('../app.js');
+  const app = await startApp(config);
+  const c = app.boot.credentials;
+  const lines = [
+    `Stockade listening on ${app.url}`,
+    `  profile:      ${config.profile}${config.strict ? ' (strict)' : ''}`,
+    `  data:         ${config.dataDir}`,
+    `  database:     ${config.databaseUrl ? config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') : 'sqlite ' + config.dataDir + '/stockade.db'}`,
+    c
+      ? `  account:      ${c.accountId}\n  access key:   ${c.accessKeyId}\n  secret key:   ${c.secretAccessKey}\n  credentials:  ${app.boot.credentialsFile}`
+      : `  credentials:  (see ${app.boot.credentialsFile} or use \`stockade keys create\`)`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`${signal} again: exiting now\n`);
+      process.exit(130);
+    }
+    stopping = true;
+    app.ctx.logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    app.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        app.ctx.logger.error({ err: e }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** Open the database for a management command, run `fn`, close. */
+async function withStore<T>(values: Record<string, unknown>, fn: (ctx: import('../admin.js').AdminContext) => Promise<T>): Promise<T> {
+  const { openAdmin } = await import('../admin.js');
+  const admin = await openAdmin(configFrom(values));
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+function needRole(v: unknown): Role {
+  if (typeof v !== 'string' || !ROLES.includes(v as Role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
+  return v as Role;
+}
+
+async function keys(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(rest, { role: { type: 'string' }, account: { type: 'string' }, user: { type: 'string' } });
+  await withStore(values, async (a) => {
+    if (sub === 'create') {
+      const role = needRole(values.role);
+      const k = await a.createKey({ role, accountId: values.account, userName: values.user });
+      process.stdout.write(JSON.stringify(k, null, 2) + '\n');
+    } else if (sub === 'list') {
+      for (const k of await a.iam.listKeys(values.account)) {
+        process.stdout.write(`${k.accessKeyId}  account=${k.accountId}  user=${k.userName}  role=${k.role}  ${k.status}\n`);
+      }
+    } else if (sub === 'revoke') {
+      const id = positionals[0];
+      if (!id) throw new UsageError('usage: stockade keys revoke ACCESS_KEY_ID');
+      if (!(await a.iam.revokeKey(id))) throw new UsageError(`no active access key ${id}`);
+      process.stdout.write(`revoked ${id}\n`);
+    } else throw new UsageError('usage: stockade keys create|list|revoke');
+  });
+}
+
+async function accounts(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(rest, {});
+  await withStore(values, async (a) => {
+    if (sub === 'create') {
+      const name = positionals[0];
+      if (!name) throw new UsageError('usage: stockade accounts create NAME');
+      process.stdout.write(JSON.stringify(await a.createAccount(name), null, 2) + '\n');
+    } else if (sub === 'list') {
+      for (const acc of await a.iam.listAccounts()) process.stdout.write(`${acc.id}  ${acc.name}\n`);
+    } else throw new UsageError('usage: stockade accounts create NAME | list');
+  });
+}
+
+async function fences(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values, positionals } = parse(rest, { account: { type: 'string' }, description: { type: 'string' } });
+  await withStore(values, async (a) => {
+    if (sub === 'create') {
+      const name = positionals[0];
+      if (!name) throw new UsageError('usage: stockade fences create NAME [--account ID]');
+      const f = await a.createFence(name, values.account, values.description);
+      process.stdout.write(JSON.stringify({ fenceId: f.id, fenceName: f.name, accountId: f.account_id }, null, 2) + '\n');
+    } else if (sub === 'list') {
+      for (const f of await a.listFences(values.account)) process.stdout.write(`${f.id}  ${f.name}  account=${f.account_id}\n`);
+    } else throw new UsageError('usage: stockade fences create NAME | list');
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [cmd = 'serve', ...rest] = argv;
+  if (cmd === '-h' || cmd === '--help' || cmd === 'help' || rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  switch (cmd) {
+    case 'serve':
+      return serve(rest);
+    case 'keys':
+      return keys(rest);
+    case 'accounts':
+      return accounts(rest);
+    case 'fences':
+      return fences(rest);
+    case 'coverage': {
+      const { values } = parse(rest, { markdown: { type: 'boolean' } });
+      process.stdout.write(values.markdown ? coverageMarkdown() : coverageText());
+      return;
+    }
+    default:
+      if (cmd.startsWith('-')) return serve(argv);
+      throw new UsageError(`unknown command ${JSON.stringify(cmd)}; try \`stockade --help\``);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  const msg = e instanceof Error ? e.message : String(e);
+  process.stderr.write(`stockade: ${msg.split('\n')[0]}\n`);
+  process.exit(e instanceof UsageError ? 2 : 1);
+});

@@ -1,0 +1,111 @@
+/**
+ * Localised texts of the NCP services, selected by `x-ncp-lang` (en-US default, ko-KR, zh-CN).
+ * English status names follow datafence.md §1.2–§1.4; Korean ones are the documented console texts;
+ * Chinese ones are our translation (not documented).
+ */
+export type Lang = 'en-US' | 'ko-KR' | 'zh-CN';
+export const LANGS: readonly Lang[] = ['en-US', 'ko-KR', 'zh-CN'];
+
+export function parseLang(header: string | undefined): Lang {
+  if (!header) return 'en-US';
+  const h = header.trim().toLowerCase();
+  if (h.startsWith('ko')) return 'ko-KR';
+  if (h.startsWith('zh')) return 'zh-CN';
+  return 'en-US';
+}
+
+type Texts = Record<Lang, string>;
+
+/** statusName of fences, boxes and infrastructure (§1.2). */
+export const RESOURCE_STATUS: Record<string, Texts> = {
+  INITIALIZE: { 'en-US': 'Creating infrastructure', 'ko-KR': '인프라 생성중', 'zh-CN': '正在创建基础设施' },
+  USE: { 'en-US': 'In use', 'ko-KR': '이용중', 'zh-CN': '使用中' },
+  ING: { 'en-US': 'Changing', 'ko-KR': '변경 중', 'zh-CN': '变更中' },
+  RETURN: { 'en-US': 'Terminating', 'ko-KR': '반납중', 'zh-CN': '正在退还' },
+  TERMINATE: { 'en-US': 'Termination completed', 'ko-KR': '반납완료', 'zh-CN': '退还完成' },
+};
+
+/** Messages of gateway and service errors. `{x}` placeholders are filled by `t`. */
+const MESSAGES = {
+  'auth.failed': { 'en-US': 'Authentication Failed', 'ko-KR': 'Authentication Failed', 'zh-CN': 'Authentication Failed' },
+  'auth.missing': {
+    'en-US': 'Authentication information are missing.',
+    'ko-KR': '인증 정보가 없습니다.',
+    'zh-CN': '缺少认证信息。',
+  },
+  'auth.timestamp': {
+    'en-US': 'The request timestamp is invalid or differs from the server time by 5 minutes or more.',
+    'ko-KR': '요청 타임스탬프가 올바르지 않거나 서버 시간과 5분 이상 차이가 납니다.',
+    'zh-CN': '请求时间戳无效，或与服务器时间相差 5 分钟以上。',
+  },
+  'auth.unknownKey': {
+    'en-US': 'The access key is unknown or disabled.',
+    'ko-KR': '알 수 없거나 비활성화된 액세스 키입니다.',
+    'zh-CN': '访问密钥不存在或已被禁用。',
+  },
+  'auth.signature': {
+    'en-US': 'The signature does not match.',
+    'ko-KR': '서명이 일치하지 않습니다.',
+    'zh-CN': '签名不匹配。',
+  },
+  'permission.denied': { 'en-US': 'Permission Denied', 'ko-KR': 'Permission Denied', 'zh-CN': 'Permission Denied' },
+  'permission.role': {
+    'en-US': 'Your role ({role}) may not call {operation}.',
+    'ko-KR': '현재 역할({role})로는 {operation}을(를) 호출할 수 없습니다.',
+    'zh-CN': '您的角色（{role}）无权调用 {operation}。',
+  },
+  'route.notFound': { 'en-US': 'Not Found Exception', 'ko-KR': 'Not Found Exception', 'zh-CN': 'Not Found Exception' },
+  'route.notFoundDetail': {
+    'en-US': 'No API is mapped to {method} {path}.',
+    'ko-KR': '{method} {path}에 매핑된 API가 없습니다.',
+    'zh-CN': '没有映射到 {method} {path} 的 API。',
+  },
+  'body.tooLarge': { 'en-US': 'Request Entity Too Large', 'ko-KR': 'Request Entity Too Large', 'zh-CN': 'Request Entity Too Large' },
+  'body.tooLargeDetail': {
+    'en-US': 'The request body exceeds {limit} bytes.',
+    'ko-KR': '요청 본문이 {limit}바이트를 초과합니다.',
+    'zh-CN': '请求正文超过 {limit} 字节。',
+  },
+  'unexpected': { 'en-US': 'Unexpected Error', 'ko-KR': 'Unexpected Error', 'zh-CN': 'Unexpected Error' },
+  'invalid.parameter': {
+    'en-US': 'Invalid parameter.',
+    'ko-KR': '잘못된 파라미터입니다.',
+    'zh-CN': '参数无效。',
+  },
+  'invalid.json': {
+    'en-US': 'The request body is not valid JSON.',
+    'ko-KR': '요청 본문이 올바른 JSON이 아닙니다.',
+    'zh-CN': '请求正文不是有效的 JSON。',
+  },
+  'invalid.contentType': {
+    'en-US': 'The request body must be sent as application/json.',
+    'ko-KR': '요청 본문은 application/json으로 보내야 합니다.',
+    'zh-CN': '请求正文必须以 application/json 发送。',
+  },
+  'not.implemented': {
+    'en-US': 'The operation {operation} is not implemented by this server.',
+    'ko-KR': '이 서버는 {operation} 작업을 아직 구현하지 않았습니다.',
+    'zh-CN': '此服务器尚未实现操作 {operation}。',
+  },
+  'fence.notFound': {
+    'en-US': 'The Datafence {fenceId} does not exist.',
+    'ko-KR': 'Datafence {fenceId}이(가) 존재하지 않습니다.',
+    'zh-CN': 'Datafence {fenceId} 不存在。',
+  },
+  'job.notFound': {
+    'en-US': 'Job not found: {jobId}',
+    'ko-KR': '작업을 찾을 수 없습니다: {jobId}',
+    'zh-CN': '未找到作业：{jobId}',
+  },
+} satisfies Record<string, Texts>;
+
+export type MessageKey = keyof typeof MESSAGES;
+
+export function t(lang: Lang, key: MessageKey, params: Record<string, string | number> = {}): string {
+  const text = MESSAGES[key][lang];
+  return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
+}
+
+export function statusName(lang: Lang, code: string): string {
+  return RESOURCE_STATUS[code]?.[lang] ?? code;
+}

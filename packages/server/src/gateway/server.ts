@@ -1,0 +1,290 @@
+/**
+ * The one listener. Dispatch: auth scheme (or Host prefix, or path space) → route from the
+ * operation table → verify signature → role → validate → handler → the service's envelope.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { allOperations, roleSatisfies, type OperationDef, type ServiceName } from '@stockade/sdk';
+import { ApiError, type GenericFailure } from './errors.js';
+import { parseLang, t, type Lang } from './i18n.js';
+import { PROTOCOLS, type Protocol } from './protocols.js';
+import { Router } from './router.js';
+import { validate, unknownFields, ValidationFailure } from './validate.js';
+import { verifyBce, verifyNcp, type SignedRequest } from './verify.js';
+import { Reply, type Handler, type RequestContext } from './handler.js';
+import type { AppContext } from '../app.js';
+import type { ResolvedKey } from '../iam/iam.js';
+
+type Scheme = 'ncp' | 'bce' | 'sigv4';
+
+const NCP_SERVICES: ServiceName[] = ['datafence', 'dataflow'];
+
+export interface GatewayOptions {
+  handlers: Record<ServiceName, Record<string, Handler>>;
+  /** Extra routes outside the signed APIs (`/_stockade/…`); return false to fall through. */
+  control?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
+}
+
+function headerValue(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Which signing scheme a request uses; null when it carries no credentials we recognise. */
+function detectScheme(req: IncomingMessage, rawQuery: string | null): Scheme | null {
+  const auth = headerValue(req, 'authorization');
+  if (auth?.startsWith('bce-auth-v1/')) return 'bce';
+  if (auth?.startsWith('AWS4-HMAC-SHA256')) return 'sigv4';
+  const h = req.headers;
+  if (h['x-ncp-apigw-signature-v2'] || h['x-ncp-apigw-signature-v1'] || h['x-ncp-iam-access-key'] || h['x-ncp-apigw-timestamp']) {
+    return 'ncp';
+  }
+  if (rawQuery && /(^|&)X-Amz-Algorithm=/.test(rawQuery)) return 'sigv4';
+  return null;
+}
+
+/** The service a Host prefix names (`datafence.`, `dataflow.`, `cfs.`, `s3.`), if any. */
+function hostService(req: IncomingMessage): ServiceName | null {
+  const host = (headerValue(req, 'host') ?? '').toLowerCase();
+  if (host.startsWith('datafence.')) return 'datafence';
+  if (host.startsWith('dataflow.')) return 'dataflow';
+  if (host.startsWith('cfs.')) return 'cfs';
+  if (host.startsWith('s3.') || host.includes('.s3.')) return 's3';
+  return null;
+}
+
+function schemeOf(service: ServiceName): Scheme {
+  return service === 'cfs' ? 'bce' : service === 's3' ? 'sigv4' : 'ncp';
+}
+
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | undefined): void {
+  const h: Record<string, string | number> = { ...headers };
+  if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
+  else h['content-length'] = 0;
+  res.writeHead(status, h);
+  res.end(body);
+}
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > limit) {
+    req.resume();
+    return Promise.reject(new BodyTooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(new BodyTooLarge());
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export class Gateway {
+  private readonly routers = new Map<ServiceName, Router>();
+
+  constructor(
+    private readonly app: AppContext,
+    private readonly opts: GatewayOptions,
+  ) {
+    for (const { key, def } of allOperations()) {
+      let r = this.routers.get(def.service);
+      if (!r) this.routers.set(def.service, (r = new Router()));
+      r.add(key, def);
+    }
+  }
+
+  listener = (req: IncomingMessage, res: ServerResponse): void => {
+    this.handle(req, res).catch((err: unknown) => {
+      this.app.logger.error({ err }, 'unhandled error in request');
+      if (!res.headersSent) send(res, 500, { 'content-type': 'text/plain' }, 'internal error');
+      else res.destroy();
+    });
+  };
+
+  createServer(): Server {
+    const server = createServer({ keepAliveTimeout: 65_000 }, this.listener);
+    server.headersTimeout = 66_000;
+    return server;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const requestId = randomUUID();
+    let target = req.url ?? '/';
+    if (!target.startsWith('/')) {
+      // absolute-form request-target (through a proxy): keep path and query only
+      try {
+        const u = new URL(target);
+        target = u.pathname + u.search;
+      } catch {
+        target = '/';
+      }
+    }
+    const qi = target.indexOf('?');
+    const rawPath = qi < 0 ? target : target.slice(0, qi);
+    const rawQuery = qi < 0 ? null : target.slice(qi + 1);
+    const lang = parseLang(headerValue(req, 'x-ncp-lang'));
+
+    if (rawPath.startsWith('/_stockade/') && this.opts.control && (await this.opts.control(req, res, rawPath))) return;
+
+    const byHost = hostService(req);
+    const scheme =
+      detectScheme(req, rawQuery) ??
+      (byHost ? schemeOf(byHost) : rawPath.startsWith('/api/v1/') ? 'ncp' : rawPath.startsWith('/v1/') ? 'bce' : 'sigv4');
+    const services: ServiceName[] =
+      byHost && schemeOf(byHost) === scheme ? [byHost] : scheme === 'ncp' ? NCP_SERVICES : scheme === 'bce' ? ['cfs'] : ['s3'];
+    const fallback = PROTOCOLS[services[0] as ServiceName];
+    const renderCtx = { requestId, path: rawPath };
+    const fail = (protocol: Protocol, kind: GenericFailure, detail: string) =>
+      this.reply(res, protocol, protocol.failure(kind, lang, detail), renderCtx);
+
+    if (scheme === 'sigv4') {
+      // Object Storage arrives with its own issue; dispatch already recognises it.
+      return fail(PROTOCOLS.s3, 'notImplemented', 'Object Storage (S3 API) is not implemented by this server yet.');
+    }
+
+    // 1. Route.
+    const hasKey = (k: string) => rawQuery !== null && new RegExp(`(^|&)${k}(=|&|$)`).test(rawQuery);
+    let match: ReturnType<Router['match']> = null;
+    for (const s of services) {
+      match = this.routers.get(s)?.match(req.method ?? 'GET', rawPath, hasKey) ?? null;
+      if (match) break;
+    }
+    if (match === 'decodeError') return fail(fallback, 'validation', 'The request path is not valid percent-encoding.');
+    const protocol = match ? PROTOCOLS[match.def.service] : fallback;
+
+    // 2. Authenticate: the scheme must carry credentials and they must verify.
+    const signed: SignedRequest = { method: req.method ?? 'GET', target, rawPath, rawQuery, headers: req.headers };
+    let key: ResolvedKey;
+    try {
+      const now = this.app.clock.now();
+      key = scheme === 'ncp' ? await verifyNcp(signed, this.app.iam, now, lang) : await verifyBce(signed, this.app.iam, now);
+    } catch (e) {
+      if (e instanceof ApiError) return this.reply(res, protocol, e, renderCtx);
+      throw e;
+    }
+    if (!match) {
+      return fail(protocol, 'routeNotFound', t(lang, 'route.notFoundDetail', { method: signed.method, path: rawPath }));
+    }
+    const def = match.def;
+
+    // 3. Authorise.
+    if (!roleSatisfies(key.role, def.role)) {
+      return fail(protocol, 'forbidden', t(lang, 'permission.role', { role: key.role, operation: def.name }));
+    }
+
+    // 4. Parse and validate the input.
+    let input: Record<string, unknown>;
+    try {
+      input = await this.parseInput(req, def, match.params, rawQuery, protocol, lang);
+    } catch (e) {
+      if (e instanceof ApiError) return this.reply(res, protocol, e, renderCtx);
+      throw e;
+    }
+
+    // 5. Run the handler.
+    const handler = this.opts.handlers[def.service]?.[match.key];
+    if (!handler) return fail(protocol, 'notImplemented', t(lang, 'not.implemented', { operation: def.name }));
+    const ctx: RequestContext = {
+      app: this.app,
+      identity: key,
+      lang,
+      requestId,
+      op: def,
+      headers: req.headers,
+    };
+    let result: unknown;
+    try {
+      result = await handler(ctx, input);
+    } catch (e) {
+      if (e instanceof ApiError) return this.reply(res, protocol, e, renderCtx);
+      this.app.logger.error({ err: e, op: def.name, requestId }, 'handler failed');
+      return fail(protocol, 'internal', `Request ${requestId} failed unexpectedly.`);
+    }
+    const reply = result instanceof Reply ? result : new Reply(def.successStatus ?? 200, result);
+    const headers: Record<string, string> = { ...reply.headers };
+    if (def.service === 'cfs') headers['x-bce-request-id'] = requestId;
+    if (reply.body === undefined) return send(res, reply.status, headers, undefined);
+    headers['content-type'] ??= def.service === 'cfs' ? 'application/json;charset=UTF-8' : 'application/json';
+    send(res, reply.status, headers, JSON.stringify(reply.body));
+  }
+
+  private async parseInput(
+    req: IncomingMessage,
+    def: OperationDef,
+    params: Record<string, string>,
+    rawQuery: string | null,
+    protocol: Protocol,
+    lang: Lang,
+  ): Promise<Record<string, unknown>> {
+    const failure = (kind: GenericFailure, detail: string) => protocol.failure(kind, lang, detail);
+    const input: Record<string, unknown> = {};
+    try {
+      if (def.params) Object.assign(input, validate(def.params, params, 'path', { convert: true }));
+      if (def.query) {
+        const q: Record<string, string> = {};
+        for (const [k, v] of new URLSearchParams(rawQuery?.replace(/\+/g, '%2B') ?? '')) {
+          if (k in def.query.properties && !(k in q)) q[k] = v;
+        }
+        Object.assign(input, validate(def.query, q, 'query', { convert: true }));
+      }
+    } catch (e) {
+      if (e instanceof ValidationFailure) throw failure('validation', e.message);
+      throw e;
+    }
+    const method = req.method ?? 'GET';
+    // GET, HEAD and DELETE bodies are ignored (the Java CFS SDK sends `{}` on them).
+    if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || !def.body) {
+      req.resume();
+      return input;
+    }
+    let raw: Buffer;
+    try {
+      raw = await readBody(req, this.app.config.bodyLimit);
+    } catch (e) {
+      if (e instanceof BodyTooLarge) {
+        throw failure('bodyTooLarge', t(lang, 'body.tooLargeDetail', { limit: this.app.config.bodyLimit }));
+      }
+      throw e;
+    }
+    let body: unknown = undefined;
+    if (raw.length > 0) {
+      const type = (headerValue(req, 'content-type') ?? '').toLowerCase();
+      if (type && !type.includes('json')) throw failure('unsupportedMediaType', t(lang, 'invalid.contentType'));
+      try {
+        body = JSON.parse(raw.toString('utf8'));
+      } catch {
+        throw failure('malformedBody', t(lang, 'invalid.json'));
+      }
+    }
+    try {
+      const v = validate(def.body, body ?? {}, 'body');
+      if (this.app.config.strict) {
+        const extra = unknownFields(def.body, v);
+        if (extra.length) throw new ValidationFailure(`unknown field ${extra.join(', ')} (strict mode)`);
+      }
+      if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(input, v);
+      else input.body = v;
+    } catch (e) {
+      if (e instanceof ValidationFailure) throw failure('validation', e.message);
+      throw e;
+    }
+    return input;
+  }
+
+  private reply(res: ServerResponse, protocol: Protocol, err: ApiError, ctx: { requestId: string; path: string }): void {
+    const r = protocol.render(err, ctx);
+    send(res, r.status, r.headers, r.body);
+  }
+}

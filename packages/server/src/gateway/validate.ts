@@ -1,0 +1,90 @@
+/**
+ * Validation of path parameters, query strings and JSON bodies against the operation table's
+ * TypeBox schemas. Checkers are compiled once per schema. Query values arrive as strings and are
+ * converted to the declared types first; declared defaults are applied.
+ */
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import { Kind, type TSchema } from '@sinclair/typebox';
+
+const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
+
+function checker(schema: TSchema): TypeCheck<TSchema> {
+  let c = compiled.get(schema);
+  if (!c) {
+    c = TypeCompiler.Compile(schema);
+    compiled.set(schema, c);
+  }
+  return c;
+}
+
+export class ValidationFailure extends Error {}
+
+/** Describe the first problem in a value, naming the field as a client would (`a.b[2]`). */
+function firstError(check: TypeCheck<TSchema>, value: unknown, where: string): string {
+  const e = check.Errors(value).First();
+  if (!e) return `invalid ${where}`;
+  const field = e.path
+    .split('/')
+    .slice(1)
+    .map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`))
+    .join('');
+  const missing = e.value === undefined;
+  return field ? (missing ? `${field} is required` : `${field}: ${e.message}`) : `${where}: ${e.message}`;
+}
+
+/** Validate (and convert, and default) a value; returns the value to use or throws ValidationFailure. */
+export function validate(schema: TSchema, value: unknown, where: string, opts: { convert?: boolean } = {}): unknown {
+  const check = checker(schema);
+  let v = value;
+  if (opts.convert) {
+    strictIntegers(schema, value);
+    v = Value.Convert(schema, v);
+  }
+  v = Value.Default(schema, v);
+  if (!check.Check(v)) throw new ValidationFailure(firstError(check, v, where));
+  return v;
+}
+
+/**
+ * TypeBox's conversion truncates `"1.5"` to 1 for an integer; a client sending that meant
+ * something else, so a query or path integer must be written as one.
+ */
+function strictIntegers(schema: TSchema, value: unknown): void {
+  if (!value || typeof value !== 'object' || schema[Kind] !== 'Object') return;
+  const props = (schema as TSchema & { properties: Record<string, TSchema> }).properties;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (props[k]?.type === 'integer' && typeof v === 'string' && !/^-?\d+$/.test(v.trim())) {
+      throw new ValidationFailure(`${k}: Expected integer`);
+    }
+  }
+}
+
+/**
+ * Names of fields that the schema does not declare (strict mode). Objects that allow additional
+ * properties (Data Flow job nodes) are not descended into.
+ */
+export function unknownFields(schema: TSchema, value: unknown, prefix = ''): string[] {
+  if (value === null || typeof value !== 'object') return [];
+  if (schema[Kind] === 'Union') {
+    for (const s of (schema as TSchema & { anyOf: TSchema[] }).anyOf) {
+      if (Value.Check(s, value)) return unknownFields(s, value, prefix);
+    }
+    return [];
+  }
+  if (Array.isArray(value)) {
+    const items = (schema as TSchema & { items?: TSchema }).items;
+    if (!items) return [];
+    return value.flatMap((v, i) => unknownFields(items, v, `${prefix}[${i}]`));
+  }
+  if (schema[Kind] !== 'Object' || schema.additionalProperties === true) return [];
+  const props = (schema as TSchema & { properties: Record<string, TSchema> }).properties;
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value)) {
+    const p = props[k];
+    const name = prefix ? `${prefix}.${k}` : k;
+    if (!p) out.push(name);
+    else out.push(...unknownFields(p, v, name));
+  }
+  return out;
+}

@@ -1,0 +1,157 @@
+/**
+ * Signature verifiers, one per scheme (../shared/spec/auth.md). The canonicalisation code is the
+ * SDK's own signing code, so client and server can never disagree on it.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  ncpStringToSign,
+  ncpSignature,
+  parseBceAuthorization,
+  bceCanonicalUri,
+  bceCanonicalQuery,
+  bceCanonicalHeaders,
+  defaultSignedHeaderNames,
+  bceSigningKey,
+} from '@stockade/sdk';
+import { ApiError } from './errors.js';
+import { t, type Lang } from './i18n.js';
+import type { Iam, ResolvedKey } from '../iam/iam.js';
+
+export interface SignedRequest {
+  method: string;
+  /** The request-target exactly as received: path and query, percent-encoding preserved. */
+  target: string;
+  rawPath: string;
+  rawQuery: string | null;
+  headers: IncomingHttpHeaders;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+function header(h: IncomingHttpHeaders, name: string): string | undefined {
+  const v = h[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+/** NCP API Gateway window: requests 5 minutes or more away from server time are refused (auth.md §2.5). */
+export const NCP_WINDOW_MS = 300_000;
+
+export async function verifyNcp(req: SignedRequest, iam: Iam, now: number, lang: Lang): Promise<ResolvedKey> {
+  const fail = (key: Parameters<typeof t>[1]) =>
+    new ApiError(401, '200', t(lang, 'auth.failed'), t(lang, key), 'gateway');
+  const ts = header(req.headers, 'x-ncp-apigw-timestamp');
+  const ak = header(req.headers, 'x-ncp-iam-access-key');
+  // The Go SDK sends the v2 signature under the legacy v1 header name (auth.md §2.6).
+  const sig = header(req.headers, 'x-ncp-apigw-signature-v2') ?? header(req.headers, 'x-ncp-apigw-signature-v1');
+  if (!ts || !ak || !sig) throw fail('auth.missing');
+  if (!/^\d{1,16}$/.test(ts) || Math.abs(now - Number(ts)) >= NCP_WINDOW_MS) throw fail('auth.timestamp');
+  const key = await iam.resolve(ak);
+  if (!key) throw fail('auth.unknownKey');
+  const candidates = [req.target];
+  // Compatibility fallbacks (auth.md §2.3 step 5): a client that signed the decoded query, or
+  // the bare path when it sent an empty `?`.
+  if (req.rawQuery !== null) {
+    try {
+      candidates.push(`${req.rawPath}?${decodeURIComponent(req.rawQuery)}`);
+    } catch {
+      /* undecodable query: only the wire form can match */
+    }
+    if (req.rawQuery === '') candidates.push(req.rawPath);
+  }
+  for (const target of candidates) {
+    if (safeEqual(ncpSignature(key.secret, ncpStringToSign(req.method, target, ts, ak)), sig)) return key;
+  }
+  throw fail('auth.signature');
+}
+
+/** BCE: a request time more than 30 minutes away from server time is refused (auth.md §1.5 step 4). */
+export const BCE_SKEW_MS = 30 * 60_000;
+
+function bceError(status: number, code: string, message: string): ApiError {
+  return new ApiError(status, code, message);
+}
+
+/** Split a raw query into decoded pairs: `+` stays `+` (auth.md §1.4.3). */
+export function decodeQueryPairs(rawQuery: string | null): Array<[string, string]> {
+  if (!rawQuery) return [];
+  const out: Array<[string, string]> = [];
+  for (const item of rawQuery.split('&')) {
+    if (item === '') continue;
+    const eq = item.indexOf('=');
+    const k = eq < 0 ? item : item.slice(0, eq);
+    const v = eq < 0 ? '' : item.slice(eq + 1);
+    out.push([decodeURIComponent(k), decodeURIComponent(v)]);
+  }
+  return out;
+}
+
+function parseIsoSeconds(s: string): number {
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(s) ? Date.parse(s) : NaN;
+}
+
+export async function verifyBce(req: SignedRequest, iam: Iam, now: number): Promise<ResolvedKey> {
+  const authorization = header(req.headers, 'authorization');
+  if (!authorization) throw bceError(403, 'AccessDenied', 'Access denied.');
+  const auth = parseBceAuthorization(authorization);
+  if (!auth) {
+    throw bceError(
+      400,
+      'InvalidHTTPAuthHeader',
+      'The HTTP authorization header is invalid. Consult the service documentation for details.',
+    );
+  }
+  const key = await iam.resolve(auth.accessKeyId);
+  if (!key) throw bceError(403, 'InvalidAccessKeyId', 'The Access Key ID you provided does not exist in our records.');
+
+  const signedAt = parseIsoSeconds(auth.timestamp);
+  if (now > signedAt + auth.expiration * 1000) {
+    throw bceError(400, 'RequestExpired', `Request has expired. Timestamp date is ${auth.timestamp}.`);
+  }
+  const bceDate = header(req.headers, 'x-bce-date');
+  const dated = bceDate !== undefined ? parseIsoSeconds(bceDate.trim()) : NaN;
+  if (signedAt - now > BCE_SKEW_MS || (!Number.isNaN(dated) && Math.abs(dated - now) > BCE_SKEW_MS)) {
+    throw bceError(
+      403,
+      'RequestTimeTooSkewed',
+      "The difference between the request time and the server's time is too large.",
+    );
+  }
+
+  let decodedPath: string;
+  let pairs: Array<[string, string]>;
+  try {
+    decodedPath = decodeURIComponent(req.rawPath);
+    pairs = decodeQueryPairs(req.rawQuery);
+  } catch {
+    throw bceError(400, 'InvalidURI', 'Could not parse the specified URI.');
+  }
+  const flat: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(req.headers)) flat[k] = Array.isArray(v) ? v.join(',') : v;
+
+  const prefix = `bce-auth-v1/${auth.accessKeyId}/${auth.timestamp}/${auth.expiration}`;
+  const signingKey = bceSigningKey(key.secret, prefix);
+  const head = `${req.method}\n${bceCanonicalUri(decodedPath)}\n${bceCanonicalQuery(pairs)}\n`;
+  const headerSets =
+    auth.signedHeaders.length > 0
+      ? [
+          auth.signedHeaders,
+          // Compatibility (auth.md §1.5 step 6): SDKs that also signed every x-bce-* header.
+          [...new Set([...auth.signedHeaders, ...Object.keys(flat).filter((h) => h.startsWith('x-bce-'))])],
+        ]
+      : [defaultSignedHeaderNames(flat)];
+  for (const names of headerSets) {
+    const canonical = head + bceCanonicalHeaders(flat, names).canonical;
+    const expected = createHmac('sha256', signingKey).update(canonical).digest('hex');
+    if (safeEqual(expected, auth.signature)) return key;
+  }
+  throw bceError(
+    403,
+    'SignatureDoesNotMatch',
+    'The request signature we calculated does not match the signature you provided. Check your Secret Access Key and signing method. Consult the service documentation for details.',
+  );
+}

@@ -1,0 +1,48 @@
+/** Datafence handlers: one function per operation of `datafenceOps`. */
+import { datafenceOps } from '@stockade/sdk';
+import { defineHandlers } from '../../gateway/handler.js';
+import { statusName } from '../../gateway/i18n.js';
+import { kstIso } from '../time.js';
+import { PRODUCT_CATALOG } from './catalog.js';
+import { listFences, requireFence } from './fences.js';
+
+export const datafenceHandlers = defineHandlers(datafenceOps, {
+  async getDatafence(ctx) {
+    const fences = await listFences(ctx.app.store.db, ctx.identity.accountId);
+    // boxCount counts live boxes; boxes arrive with the Datafence issue, so it is 0 until then.
+    return fences.map((f) => ({
+      fenceId: f.id,
+      fenceName: f.name,
+      boxCount: 0,
+      createDate: kstIso(f.created_at),
+      statusCode: f.status as 'USE',
+      statusName: statusName(ctx.lang, f.status),
+      description: f.description,
+      exportScreenBucketName: f.export_bucket,
+      sslVpnName: f.ssl_vpn_name,
+    }));
+  },
+
+  async getProductSpec() {
+    return PRODUCT_CATALOG as typeof PRODUCT_CATALOG extends readonly (infer T)[] ? T[] : never;
+  },
+
+  async getBoxCustomImage(ctx, input) {
+    const fence = await requireFence(ctx.app.store.db, ctx.identity.accountId, input.fenceId, ctx.lang);
+    const rows = await ctx.app.store.db
+      .selectFrom('custom_images')
+      .selectAll()
+      .where('fence_id', '=', fence.id)
+      .where('product_code', '=', input.productCode)
+      .orderBy('image_no')
+      .execute();
+    return {
+      content: rows.map((r) => ({
+        imageNo: Number(r.image_no),
+        imageName: r.image_name,
+        productCode: r.product_code,
+        baseServerName: r.base_server_name,
+      })),
+    };
+  },
+});

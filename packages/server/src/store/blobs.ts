@@ -1,0 +1,308 @@
+/**
+ * Blob content, stored under fresh random ids (principle 5).
+ *
+ * How callers store content crash-safely:
+ *   1. `const b = await blobs.put(stream)` — the bytes are written under a fresh random id, fsynced,
+ *      and renamed into place; nothing in the database refers to them yet;
+ *   2. in ONE transaction, insert the `blobs` row (`{ id: b.id, size: b.size, sha256: b.sha256,
+ *      created_at }`) and the owning row that refers to it (object, export file, …);
+ *   3. to replace or delete content, commit the metadata change first, then `blobs.delete(oldId)`
+ *      (or just delete the `blobs` row and let garbage collection remove the file).
+ * A crash between 1 and 2 leaves an orphan file with no `blobs` row: `collectGarbage` removes files
+ * without a row once they are older than a grace period (which must exceed the longest time
+ * between a put and its commit). A crash in the middle of 1 leaves a temp file, removed the same way.
+ *
+ * On-disk layout: `<dataDir>/blobs/<id[0..2]>/<id>`, temp files in `<dataDir>/blobs/tmp/<id>`.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import type { Clock } from '../tasks/clock.js';
+import type { Store } from './db.js';
+
+export interface BlobInfo {
+  id: string;
+  size: number;
+  /** Lower-case hex. */
+  sha256: string;
+}
+
+export interface BlobStat {
+  size: number;
+  mtimeMs: number;
+}
+
+/** A stored file, as seen by garbage collection. */
+export interface BlobEntry {
+  id: string;
+  /** true for an unfinished upload (temp file). */
+  temp: boolean;
+  size: number;
+  mtimeMs: number;
+}
+
+export interface PutOptions {
+  /** Refuse content longer than this many bytes (`ContentTooLargeError`). */
+  maxBytes?: number;
+}
+
+/** Inclusive byte range, like HTTP `Range: bytes=start-end`. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+export interface BlobStore {
+  /**
+   * Streams content to storage under a fresh id; resolves once it is durable. Never buffers the
+   * whole content. A `Readable` source is not destroyed on error (the caller decides whether to
+   * drain it, e.g. to still answer an HTTP request).
+   */
+  put(stream: Readable | AsyncIterable<Uint8Array>, opts?: PutOptions): Promise<BlobInfo>;
+  /** Reads content, or an inclusive byte range of it. A missing blob errors the stream (ENOENT). */
+  open(id: string, range?: ByteRange): Readable;
+  stat(id: string): Promise<BlobStat | null>;
+  /** Removes content; true if it existed. */
+  delete(id: string): Promise<boolean>;
+  /** Every stored file, finished or temp (for garbage collection). */
+  entries(): AsyncIterable<BlobEntry>;
+  /** Removes one entry returned by `entries()`. */
+  deleteEntry(entry: BlobEntry): Promise<boolean>;
+}
+
+export class ContentTooLargeError extends Error {
+  readonly code = 'ContentTooLarge';
+  constructor(readonly maxBytes: number) {
+    super(`content exceeds the limit of ${maxBytes} bytes`);
+    this.name = 'ContentTooLargeError';
+  }
+}
+
+export class InvalidBlobIdError extends Error {
+  constructor(readonly id: string) {
+    super(`invalid blob id ${JSON.stringify(id)}`);
+    this.name = 'InvalidBlobIdError';
+  }
+}
+
+const ID = /^[0-9a-f]{32}$/;
+
+export function newBlobId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export function isBlobId(id: string): boolean {
+  return ID.test(id);
+}
+
+function checkId(id: string): void {
+  if (!ID.test(id)) throw new InvalidBlobIdError(id);
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fsp.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function isEnoent(err: unknown): boolean {
+  return (err as { code?: string }).code === 'ENOENT';
+}
+
+async function* chunksOf(source: Readable | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
+  // Do not destroy a Readable when we stop early (limit exceeded): its owner decides.
+  const it: AsyncIterable<unknown> =
+    source instanceof Readable ? source.iterator({ destroyOnReturn: false }) : source;
+  for await (const chunk of it) {
+    if (typeof chunk === 'string') yield Buffer.from(chunk);
+    else if (chunk instanceof Uint8Array) yield chunk;
+    else throw new TypeError('blob content must be a stream of bytes');
+  }
+}
+
+export class LocalBlobStore implements BlobStore {
+  readonly root: string;
+  readonly tmpDir: string;
+
+  constructor(dataDir: string) {
+    this.root = path.join(dataDir, 'blobs');
+    this.tmpDir = path.join(this.root, 'tmp');
+  }
+
+  /** Final location of a blob. */
+  pathOf(id: string): string {
+    checkId(id);
+    return path.join(this.root, id.slice(0, 2), id);
+  }
+
+  async put(stream: Readable | AsyncIterable<Uint8Array>, opts: PutOptions = {}): Promise<BlobInfo> {
+    const maxBytes = opts.maxBytes ?? Infinity;
+    const id = newBlobId();
+    await fsp.mkdir(this.tmpDir, { recursive: true });
+    const tmp = path.join(this.tmpDir, id);
+    const hash = createHash('sha256');
+    let size = 0;
+    const fh = await fsp.open(tmp, 'wx');
+    let closed = false;
+    try {
+      for await (const chunk of chunksOf(stream)) {
+        size += chunk.byteLength;
+        if (size > maxBytes) throw new ContentTooLargeError(maxBytes);
+        hash.update(chunk);
+        let off = 0;
+        while (off < chunk.byteLength) {
+          const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+          off += bytesWritten;
+        }
+      }
+      await fh.sync();
+      closed = true;
+      await fh.close();
+      const shard = path.join(this.root, id.slice(0, 2));
+      const created = await fsp.mkdir(shard, { recursive: true });
+      if (created !== undefined) await fsyncDir(this.root);
+      await fsp.rename(tmp, path.join(shard, id));
+      await fsyncDir(shard);
+    } catch (err) {
+      if (!closed) await fh.close().catch(() => undefined);
+      await fsp.rm(tmp, { force: true }).catch(() => undefined);
+      throw err;
+    }
+    return { id, size, sha256: hash.digest('hex') };
+  }
+
+  open(id: string, range?: ByteRange): Readable {
+    const p = this.pathOf(id);
+    if (range) {
+      if (!Number.isSafeInteger(range.start) || !Number.isSafeInteger(range.end) || range.start < 0 || range.end < range.start) {
+        throw new RangeError(`invalid byte range ${range.start}-${range.end}`);
+      }
+      return fs.createReadStream(p, { start: range.start, end: range.end });
+    }
+    return fs.createReadStream(p);
+  }
+
+  async stat(id: string): Promise<BlobStat | null> {
+    try {
+      const st = await fsp.stat(this.pathOf(id));
+      return { size: st.size, mtimeMs: st.mtimeMs };
+    } catch (err) {
+      if (isEnoent(err)) return null;
+      throw err;
+    }
+  }
+
+  async delete(id: string): Promise<boolean> {
+    try {
+      await fsp.unlink(this.pathOf(id));
+      return true;
+    } catch (err) {
+      if (isEnoent(err)) return false;
+      throw err;
+    }
+  }
+
+  async *entries(): AsyncIterable<BlobEntry> {
+    let dirs: fs.Dirent[];
+    try {
+      dirs = await fsp.readdir(this.root, { withFileTypes: true });
+    } catch (err) {
+      if (isEnoent(err)) return;
+      throw err;
+    }
+    for (const d of dirs) {
+      if (!d.isDirectory()) continue;
+      const temp = d.name === 'tmp';
+      if (!temp && !/^[0-9a-f]{2}$/.test(d.name)) continue;
+      const dir = path.join(this.root, d.name);
+      let names: string[];
+      try {
+        names = await fsp.readdir(dir);
+      } catch (err) {
+        if (isEnoent(err)) continue;
+        throw err;
+      }
+      for (const name of names) {
+        // Unknown files are never touched.
+        if (!ID.test(name) || (!temp && name.slice(0, 2) !== d.name)) continue;
+        try {
+          const st = await fsp.lstat(path.join(dir, name));
+          if (!st.isFile()) continue;
+          yield { id: name, temp, size: st.size, mtimeMs: st.mtimeMs };
+        } catch (err) {
+          if (!isEnoent(err)) throw err;
+        }
+      }
+    }
+  }
+
+  async deleteEntry(entry: BlobEntry): Promise<boolean> {
+    if (!entry.temp) return this.delete(entry.id);
+    checkId(entry.id);
+    try {
+      await fsp.unlink(path.join(this.tmpDir, entry.id));
+      return true;
+    } catch (err) {
+      if (isEnoent(err)) return false;
+      throw err;
+    }
+  }
+}
+
+export interface GcOptions {
+  /** Grace period: only files whose mtime is older than `clock.now() - olderThanMs` are removed. */
+  olderThanMs: number;
+  clock: Clock;
+}
+
+export interface GcResult {
+  /** Files looked at (finished and temp). */
+  scanned: number;
+  /** Finished files removed because no `blobs` row refers to them. */
+  deleted: number;
+  /** Abandoned temp files removed. */
+  deletedTemp: number;
+  bytesFreed: number;
+}
+
+const GC_BATCH = 500;
+
+/**
+ * Removes content that no `blobs` row refers to (orphans of crashed or failed puts) and abandoned
+ * temp files, once older than the grace period. Referenced and recent files are kept.
+ */
+export async function collectGarbage(store: Store, blobStore: BlobStore, opts: GcOptions): Promise<GcResult> {
+  const cutoff = opts.clock.now() - opts.olderThanMs;
+  const result: GcResult = { scanned: 0, deleted: 0, deletedTemp: 0, bytesFreed: 0 };
+  let batch: BlobEntry[] = [];
+
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const ids = [...new Set(batch.map((e) => e.id))];
+    const rows = await store.db.selectFrom('blobs').select('id').where('id', 'in', ids).execute();
+    const referenced = new Set(rows.map((r) => r.id));
+    for (const e of batch) {
+      if (referenced.has(e.id)) continue;
+      if (await blobStore.deleteEntry(e)) {
+        if (e.temp) result.deletedTemp++;
+        else result.deleted++;
+        result.bytesFreed += e.size;
+      }
+    }
+    batch = [];
+  };
+
+  for await (const e of blobStore.entries()) {
+    result.scanned++;
+    if (e.mtimeMs >= cutoff) continue;
+    batch.push(e);
+    if (batch.length >= GC_BATCH) await flush();
+  }
+  await flush();
+  return result;
+}

@@ -1,0 +1,164 @@
+/**
+ * Database schema (Kysely table types). The same tables exist on SQLite and PostgreSQL;
+ * migrations in `migrations.ts` create them. Conventions:
+ * - times are integers: milliseconds since the epoch (UTC), from the injectable clock;
+ * - JSON documents are stored as text;
+ * - booleans are integers 0/1 (SQLite has no boolean type);
+ * - every resource row carries `account_id`: accounts are isolated by construction.
+ */
+import type { Generated, Kysely } from 'kysely';
+
+export interface AccountsTable {
+  id: string; // 12 digits, e.g. "100000000001"
+  name: string;
+  created_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  account_id: string;
+  name: string; // login id, shown as requesterId
+  role: 'owner' | 'fence-admin' | 'box-user';
+  created_at: number;
+}
+
+export interface AccessKeysTable {
+  access_key_id: string;
+  account_id: string;
+  user_id: string;
+  /** AES-256-GCM ciphertext of the secret under the master key: base64(iv|tag|ciphertext). */
+  secret_enc: string;
+  status: 'active' | 'revoked';
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface FencesTable {
+  id: Generated<number>; // fenceId (Integer on the wire)
+  account_id: string;
+  name: string;
+  description: string;
+  status: string; // INITIALIZE | USE | ING | RETURN | TERMINATE
+  export_bucket: string;
+  ssl_vpn_name: string;
+  created_at: number;
+}
+
+export interface TasksTable {
+  id: Generated<number>;
+  kind: string;
+  payload: string; // JSON
+  state: 'queued' | 'running' | 'done' | 'failed';
+  attempts: number;
+  max_attempts: number;
+  due_at: number;
+  lease_owner: string | null;
+  lease_expires_at: number | null;
+  last_error: string | null;
+  created_at: number;
+  finished_at: number | null;
+}
+
+/** Content-addressed-by-fresh-id blobs: the row is committed only after the bytes are fsynced. */
+export interface BlobsTable {
+  id: string;
+  size: number;
+  sha256: string;
+  created_at: number;
+}
+
+export interface IdempotencyTable {
+  account_id: string;
+  operation: string;
+  token: string;
+  params_hash: string;
+  state: 'pending' | 'done';
+  status: number | null;
+  response: string | null; // JSON of the first result
+  created_at: number;
+  expires_at: number;
+}
+
+export interface AuditEventsTable {
+  id: Generated<number>;
+  at: number;
+  account_id: string | null;
+  actor: string | null; // access key id or 'system'
+  action: string;
+  resource: string | null;
+  detail: string | null; // JSON
+}
+
+/** Test-control probe runs (dev profile): proves the task runner executes each task once. */
+export interface ProbeRunsTable {
+  id: Generated<number>;
+  task_id: number;
+  runner: string;
+  finished_at: number;
+}
+
+/** Custom server images of a fence (Datafence get-*-custom-image). */
+export interface CustomImagesTable {
+  image_no: Generated<number>;
+  account_id: string;
+  fence_id: number;
+  image_name: string;
+  product_code: string;
+  base_server_name: string;
+  created_at: number;
+}
+
+/** Data Flow jobs; `doc` holds `{ nodes, runCondition, maxConcurrentRuns }` as JSON. */
+export interface DataflowJobsTable {
+  id: string; // 12-character jobId
+  account_id: string;
+  name: string;
+  description: string;
+  type: string;
+  status: string;
+  doc: string;
+  last_execution_status: string | null;
+  last_execution_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** CFS file systems. */
+export interface CfsFileSystemsTable {
+  id: string; // fsId, `cfs-` + 10 alphanumerics
+  account_id: string;
+  name: string;
+  type: string;
+  protocol: string;
+  status: string;
+  vpc_id: string;
+  zone: string;
+  capacity_quota: number;
+  usage_bytes: number;
+  tags: string; // JSON array of {tagKey, tagValue}
+  created_at: number;
+}
+
+export interface MetaTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  users: UsersTable;
+  access_keys: AccessKeysTable;
+  fences: FencesTable;
+  tasks: TasksTable;
+  blobs: BlobsTable;
+  idempotency: IdempotencyTable;
+  audit_events: AuditEventsTable;
+  probe_runs: ProbeRunsTable;
+  meta: MetaTable;
+  custom_images: CustomImagesTable;
+  dataflow_jobs: DataflowJobsTable;
+  cfs_file_systems: CfsFileSystemsTable;
+}
+
+export type Db = Kysely<Database>;
+export type Dialect = 'sqlite' | 'postgres';
