@@ -33,6 +33,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: env.STOCKADE_HOST ?? '127.0.0.1',
     dataDir: resolve(env.STOCKADE_DATA ?? '.stockade'),
     databaseUrl: env.DATABASE_URL || undefined,
+    databaseSchema: env.STOCKADE_DATABASE_SCHEMA || undefined,
     profile: env.STOCKADE_PROFILE === 'secure' ? 'secure' : 'dev',
     strict: env.STOCKADE_STRICT === '1' || env.STOCKADE_STRICT === 'true',
     transitions: env.STOCKADE_TRANSITIONS,

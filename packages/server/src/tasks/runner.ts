@@ -210,6 +210,8 @@ export class TaskRunner {
   #polling = false;
   #pollAgain = false;
   #lastSweep = Number.NEGATIVE_INFINITY;
+  /** Free slots that justify a new claim while other handlers still run. */
+  readonly #refill: number;
 
   constructor(opts: TaskRunnerOptions) {
     this.store = opts.store;
@@ -221,6 +223,7 @@ export class TaskRunner {
     this.defaultMaxAttempts = opts.maxAttempts ?? 5;
     this.stopTimeoutMs = opts.stopTimeoutMs ?? 10_000;
     this.#log = opts.logger ?? consoleLogger;
+    this.#refill = Math.max(1, Math.ceil(this.concurrency / 2));
     if (!this.owner) throw new Error('TaskRunner: owner must be a non-empty string');
     for (const [name, v] of [
       ['leaseMs', this.leaseMs],
@@ -340,7 +343,8 @@ export class TaskRunner {
     for (let first = true; ; first = false) {
       if (this.#stopping || epoch !== this.#epoch) break;
       const free = this.concurrency - mine.size;
-      if (free > 0) {
+      // Claim in batches (each claim is a write): when half the slots are free, or all of them.
+      if (mine.size === 0 || free >= this.#refill) {
         let started: Execution[];
         try {
           started = await this.#claimAndLaunch(free, includeManual, first);
@@ -553,7 +557,8 @@ export class TaskRunner {
       this.#stopRenewal(exec);
       if (this.#inFlight.get(task.id) === exec) this.#inFlight.delete(task.id);
       exec.settle();
-      this.wake();
+      // Poll again once enough slots are free to make a claim worthwhile (more may be due).
+      if (this.concurrency - this.#inFlight.size >= this.#refill) this.wake();
     });
     return exec;
   }

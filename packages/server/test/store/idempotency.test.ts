@@ -105,8 +105,8 @@ describe(`idempotency (${backend})`, () => {
     const dupes = await Promise.allSettled([1, 2, 3].map(() => withIdempotency(store, clock, key, run)));
     for (const d of dupes) {
       assert.equal(d.status, 'rejected');
-      assert.ok(isCode('MultiRequestConflict')((d as PromiseRejectedResult).reason));
-      assert.equal(((d as PromiseRejectedResult).reason as IdempotencyError).status, 409);
+      assert.ok(isCode('MultiRequestConflict')(d.reason));
+      assert.equal((d.reason as IdempotencyError).status, 409);
     }
     // A different payload while pending is a mismatch, not a conflict.
     await assert.rejects(withIdempotency(store, clock, { ...key, params: { fsId: 'other' } }, run), isCode('IdempotentParameterMismatch'));

@@ -21,6 +21,19 @@ describe(`migrations (${backend})`, () => {
   test('opens on the expected dialect', async () => {
     const s = await fresh('mig_dialect', false);
     assert.equal(s.dialect, backend);
+    if (s.dialect === 'sqlite') {
+      const one = async (q: string) => Object.values((await sql.raw<Record<string, unknown>>(q).execute(s.db)).rows[0] ?? {})[0];
+      assert.equal(await one('pragma journal_mode'), 'wal');
+      assert.equal(await one('pragma synchronous'), 2); // FULL
+      assert.equal(await one('pragma foreign_keys'), 1);
+      assert.equal(await one('pragma busy_timeout'), 5000);
+    } else {
+      // Every pooled connection uses the test's own schema.
+      const rows = await Promise.all(
+        Array.from({ length: 12 }, () => sql<{ s: string }>`select current_schema() as s`.execute(s.db)),
+      );
+      for (const r of rows) assert.equal(r.rows[0]?.s, s.schema);
+    }
   });
 
   test('first run applies every migration; running again, or after reopening, applies nothing', async () => {

@@ -1,0 +1,164 @@
+/** CFS over a real socket: the SDK's CfsClient, and requests signed by Baidu's own `@baiducloud/sdk` signer. */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { CfsClient, StockadeApiError, bceAuthorization, formatBceTimestamp } from '@stockade/sdk';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+// @baiducloud/sdk is CommonJS; load only its signer.
+const require = createRequire(import.meta.url);
+const { Auth } = require('@baiducloud/sdk') as typeof import('@baiducloud/sdk');
+
+let srv: TestServer;
+before(async () => {
+  srv = await startTestServer('cfs');
+});
+after(async () => {
+  await srv.close();
+});
+
+interface BceAnswer {
+  status: number;
+  requestIdHeader: string | null;
+  body: { code?: string; message?: string; requestId?: string } & Record<string, unknown>;
+}
+
+/** GET /v1/cfs signed by Baidu's signer with host + x-bce-date (as the CFS doc examples do). */
+async function baiduSigned(
+  path: string,
+  query: Record<string, string>,
+  opts: { sk?: string; ak?: string; at?: Date; expiration?: number } = {},
+): Promise<BceAnswer> {
+  const at = opts.at ?? new Date();
+  const host = new URL(srv.url).host;
+  const xBceDate = at.toISOString().replace(/\.\d+Z$/, 'Z');
+  const headers: Record<string, string> = { host, 'x-bce-date': xBceDate, 'content-type': 'application/json; charset=utf-8' };
+  const auth = new Auth(opts.ak ?? srv.accessKeyId, opts.sk ?? srv.secretAccessKey);
+  const authorization = auth.generateAuthorization('GET', path, query, headers, Math.floor(at.getTime() / 1000), opts.expiration ?? 1800, ['host', 'x-bce-date']);
+  const qs = new URLSearchParams(query).toString();
+  const res = await fetch(`${srv.url}${path}${qs ? '?' + qs : ''}`, {
+    headers: { 'x-bce-date': xBceDate, 'content-type': headers['content-type']!, authorization },
+  });
+  return { status: res.status, requestIdHeader: res.headers.get('x-bce-request-id'), body: (await res.json()) as BceAnswer['body'] };
+}
+
+describe('CFS QueryFileSystem', () => {
+  test('answers an empty list with paging fields for a new account', async () => {
+    const cfs = new CfsClient(srv.creds);
+    assert.deepEqual(await cfs.queryFileSystem({}), { fileSystemList: [], isTruncated: false, maxKeys: 1000 });
+    assert.deepEqual(await cfs.queryFileSystem({ maxKeys: 2, marker: '' }), { fileSystemList: [], isTruncated: false, maxKeys: 2 });
+  });
+
+  test('accepts a request signed by the Baidu SDK and answers with x-bce-request-id', async () => {
+    const r = await baiduSigned('/v1/cfs', { maxKeys: '10' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.match(r.requestIdHeader ?? '', /^[0-9a-f-]{36}$/);
+    assert.deepEqual(r.body, { fileSystemList: [], isTruncated: false, maxKeys: 10 });
+  });
+
+  test('refuses a Baidu-SDK request signed with the wrong secret: 403 SignatureDoesNotMatch', async () => {
+    const r = await baiduSigned('/v1/cfs', {}, { sk: 'wrong-secret' });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.code, 'SignatureDoesNotMatch');
+    assert.equal(r.body.requestId, r.requestIdHeader);
+  });
+
+  test('refuses an expired signature: 400 RequestExpired', async () => {
+    const r = await baiduSigned('/v1/cfs', {}, { at: new Date(Date.now() - 3600_000), expiration: 60 });
+    assert.equal(r.status, 400);
+    assert.equal(r.body.code, 'RequestExpired');
+    assert.match(r.body.message ?? '', /^Request has expired\. Timestamp date is /);
+  });
+
+  test('refuses a request time 30 minutes or more in the future: 403 RequestTimeTooSkewed', async () => {
+    const r = await baiduSigned('/v1/cfs', {}, { at: new Date(Date.now() + 45 * 60_000) });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.code, 'RequestTimeTooSkewed');
+  });
+
+  test('refuses an unknown access key: 403 InvalidAccessKeyId', async () => {
+    const r = await baiduSigned('/v1/cfs', {}, { ak: 'NOSUCHKEY' });
+    assert.equal(r.status, 403);
+    assert.equal(r.body.code, 'InvalidAccessKeyId');
+  });
+
+  test('refuses a malformed Authorization header: 400 InvalidHTTPAuthHeader', async () => {
+    const res = await fetch(`${srv.url}/v1/cfs`, { headers: { authorization: 'bce-auth-v1/AK/not-a-time/1800//abc' } });
+    const body = (await res.json()) as { code: string };
+    assert.equal(res.status, 400);
+    assert.equal(body.code, 'InvalidHTTPAuthHeader');
+    assert.ok(res.headers.get('x-bce-request-id'));
+  });
+
+  test('refuses a request without credentials: 403 AccessDenied', async () => {
+    const res = await fetch(`${srv.url}/v1/cfs`);
+    assert.equal(res.status, 403);
+    assert.equal(((await res.json()) as { code: string }).code, 'AccessDenied');
+  });
+
+  test("a fence admin lacks the owner role CFS requires: 403 AccessDenied", async () => {
+    const k = await srv.newKey('fence-admin');
+    await assert.rejects(new CfsClient({ endpoint: srv.url, ...k }).queryFileSystem({}), (e: unknown) => {
+      assert.ok(e instanceof StockadeApiError);
+      assert.equal(e.status, 403);
+      assert.equal(e.code, 'AccessDenied');
+      return true;
+    });
+  });
+
+  test("a userId of another account lists nothing", async () => {
+    const cfs = new CfsClient(srv.creds);
+    assert.deepEqual((await cfs.queryFileSystem({ userId: '999999999999' })).fileSystemList, []);
+  });
+
+  test('an out-of-range maxKeys is 400 InappropriateJSON', async () => {
+    await assert.rejects(new CfsClient(srv.creds).queryFileSystem({ maxKeys: 5000 }), (e: unknown) => {
+      assert.ok(e instanceof StockadeApiError);
+      assert.equal(e.status, 400);
+      assert.equal(e.code, 'InappropriateJSON');
+      return true;
+    });
+  });
+
+  test('an unimplemented operation answers 501 NotImplemented', async () => {
+    await assert.rejects(new CfsClient(srv.creds).getFsQuota({}), (e: unknown) => {
+      assert.ok(e instanceof StockadeApiError);
+      assert.equal(e.status, 501);
+      assert.equal(e.code, 'NotImplemented');
+      return true;
+    });
+  });
+
+  test('malformed JSON on a POST is 400 MalformedJSON and changes nothing', async () => {
+    const host = new URL(srv.url).host;
+    const headers = { host, 'content-type': 'application/json', 'x-bce-date': formatBceTimestamp(new Date()) };
+    const authorization = bceAuthorization({
+      method: 'POST',
+      path: '/v1/accessGroup',
+      headers,
+      accessKeyId: srv.accessKeyId,
+      secretAccessKey: srv.secretAccessKey,
+      timestamp: new Date(),
+      signedHeaders: ['host', 'x-bce-date'],
+    });
+    const res = await fetch(`${srv.url}/v1/accessGroup`, {
+      method: 'POST',
+      headers: { 'content-type': headers['content-type'], 'x-bce-date': headers['x-bce-date'], authorization },
+      body: '{"accessGroupName": ',
+    });
+    assert.equal(res.status, 400);
+    assert.equal(((await res.json()) as { code: string }).code, 'MalformedJSON');
+  });
+});
+
+describe('Object Storage dispatch', () => {
+  test('a SigV4-signed request reaches the S3 protocol: 501 NotImplemented in S3 XML', async () => {
+    const res = await fetch(`${srv.url}/some-bucket/key`, {
+      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AK/20240501/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00' },
+    });
+    assert.equal(res.status, 501);
+    assert.ok(res.headers.get('x-amz-request-id'));
+    const text = await res.text();
+    assert.match(text, /<Error><Code>NotImplemented<\/Code>/);
+  });
+});

@@ -1,0 +1,113 @@
+/** Dev-profile test controls and the OpenAPI document. */
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { DatafenceClient, allOperations, ncpSignHeaders } from '@stockade/sdk';
+import { startTestServer, type TestServer } from '../helpers/server.js';
+
+let srv: TestServer;
+before(async () => {
+  srv = await startTestServer('control');
+});
+after(async () => {
+  await srv.close();
+});
+
+const post = (path: string, body?: unknown) =>
+  fetch(srv.url + path, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
+
+describe('test controls (dev profile)', () => {
+  test('GET /_stockade/health reports ok, the profile and the database', async () => {
+    const res = await fetch(srv.url + '/_stockade/health');
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { status: string; profile: string; database: string };
+    assert.equal(body.status, 'ok');
+    assert.equal(body.profile, 'dev');
+    assert.ok(['sqlite', 'postgres'].includes(body.database));
+  });
+
+  test('POST /_stockade/tasks/run runs due probe tasks and reports how many ran', async () => {
+    const enq = await post('/_stockade/tasks', { kind: 'probe', count: 3, ms: 0 });
+    assert.equal(enq.status, 200);
+    await post('/_stockade/tasks/run');
+    const rows = await srv.app.ctx.store.db.selectFrom('probe_runs').select('task_id').execute();
+    assert.ok(rows.length >= 3);
+  });
+
+  test('POST /_stockade/tasks refuses an unknown kind', async () => {
+    const res = await post('/_stockade/tasks', { kind: 'nope' });
+    assert.equal(res.status, 400);
+  });
+
+  test('POST /_stockade/transitions changes a kind at run time; bad input is 400', async () => {
+    const res = await post('/_stockade/transitions', { box: 'manual', export: 'delay:2500' });
+    assert.equal(res.status, 200);
+    const now = (await res.json()) as Record<string, string>;
+    assert.equal(now.box, 'manual');
+    assert.equal(now.export, 'delay:2500');
+    assert.equal((await post('/_stockade/transitions', { box: 'sometimes' })).status, 400);
+  });
+
+  test('POST /_stockade/reset wipes state but keeps the bootstrap key and the default fence', async () => {
+    await post('/_stockade/tasks', { kind: 'probe', count: 2, ms: 0 });
+    const res = await post('/_stockade/reset');
+    assert.equal(res.status, 200);
+    const tasks = await srv.app.ctx.store.db.selectFrom('tasks').selectAll().execute();
+    assert.equal(tasks.length, 0);
+    const fences = await new DatafenceClient(srv.creds).getDatafence({});
+    assert.equal(fences.length, 1);
+    assert.equal(fences[0]!.fenceName, 'fence-1');
+    const transitions = (await (await fetch(srv.url + '/_stockade/transitions')).json()) as Record<string, string>;
+    assert.equal(transitions.box, undefined);
+  });
+});
+
+describe('OpenAPI document', () => {
+  test('describes every declared operation with its service tag and implementation state', async () => {
+    const res = await fetch(srv.url + '/_stockade/openapi.json');
+    assert.equal(res.status, 200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, { operationId: string; tags: string[]; 'x-stockade-implemented': boolean }>> };
+    assert.equal(doc.openapi, '3.1.0');
+    const ids = new Set(Object.values(doc.paths).flatMap((p) => Object.values(p).map((o) => o.operationId)));
+    for (const { key, def } of allOperations()) assert.ok(ids.has(`${def.service}.${key}`), `${def.service}.${key}`);
+    assert.equal(doc.paths['/api/v1/product/get-product-spec']!.get!['x-stockade-implemented'], true);
+    assert.equal(doc.paths['/v1/cfs?tag']!.post!['x-stockade-implemented'], false);
+  });
+});
+
+describe('secure profile', () => {
+  test('has no test controls', async () => {
+    const secure = await startTestServer('secure', { config: { profile: 'secure' } });
+    try {
+      for (const [method, path] of [['GET', '/_stockade/health'], ['POST', '/_stockade/reset'], ['POST', '/_stockade/tasks/run']] as const) {
+        const res = await fetch(secure.url + path, { method });
+        assert.notEqual(res.status, 200, path);
+        await res.arrayBuffer();
+      }
+      assert.equal((await new DatafenceClient(secure.creds).getProductSpec({})).length > 0, true);
+    } finally {
+      await secure.close();
+    }
+  });
+});
+
+describe('strict mode', () => {
+  test('rejects unknown body fields, naming them', async () => {
+    const strict = await startTestServer('strict', { config: { strict: true } });
+    try {
+      // The SDK only sends declared fields, so send this one by hand.
+      const target = '/api/v1/export-approval/export-file-approve';
+      const headers = ncpSignHeaders({ method: 'PATCH', requestTarget: target, accessKey: strict.accessKeyId, secretKey: strict.secretAccessKey });
+      const res = await fetch(strict.url + target, {
+        method: 'PATCH',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: JSON.stringify({ fenceId: 1, boxId: 1, fileId: 1, extra: 1 }),
+      });
+      const body = (await res.json()) as { error: { errorCode: string; details: string } };
+      assert.equal(res.status, 400);
+      assert.equal(body.error.errorCode, '10001');
+      assert.match(body.error.details, /extra/);
+    } finally {
+      await strict.close();
+    }
+  });
+});
