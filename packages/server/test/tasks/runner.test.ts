@@ -304,14 +304,16 @@ test(`[${BACKEND}] stop() waits for handlers, then releases leases of unfinished
         aborted++;
       }
     });
+    const quickStarted = gate();
     a.register('quick', async () => {
-      await sleep(30);
+      quickStarted.open();
+      await sleep(100);
     });
     const hangId = await a.enqueue('hang', {});
     a.start();
     await hung.promise;
     const quickId = await a.enqueue('quick', {});
-    await waitFor('quick task to start', async () => (await a.get(quickId))?.state === 'running');
+    await quickStarted.promise;
     clock.advance(7);
     const before = Date.now();
     await a.stop({ timeoutMs: 300 });
