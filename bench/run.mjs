@@ -201,7 +201,7 @@ async function cannon(url, headers) {
 
 function printCannon(label, r) {
   console.log(
-    `  ${label.padEnd(30)} ${fmt(r.rps, 0).padStart(7)} req/s   p50 ${fmt(r.p50, 0)} ms   p99 ${fmt(r.p99, 0)} ms   ` +
+    `  ${label.padEnd(34)} ${fmt(r.rps, 0).padStart(7)} req/s   p50 ${fmt(r.p50, 0)} ms   p99 ${fmt(r.p99, 0)} ms   ` +
       `(${r.total} requests, non-2xx ${r.non2xx}, errors ${r.errors})`,
   );
 }

@@ -310,7 +310,7 @@ test('reads the CFS code and the x-bce-request-id header', async () => {
 test('uses an injected fetch and derives one method per table entry', async () => {
   const calls: string[] = [];
   const fakeFetch = (async (url: Parameters<typeof fetch>[0]) => {
-    calls.push(String(url));
+    calls.push(url instanceof Request ? url.url : url.toString());
     return new Response('[]', { status: 200 });
   }) as typeof fetch;
   const client = new DatafenceClient({ endpoint: 'https://datafence.example', accessKeyId: AK, secretAccessKey: SK, fetch: fakeFetch });

@@ -11,7 +11,7 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { openDatabase, type Store } from './store/db.js';
 import { migrate } from './store/migrations.js';
-import { LocalBlobStore, type BlobStore } from './store/blobs.js';
+import { LocalBlobStore, collectGarbage, type BlobStore } from './store/blobs.js';
 import { SecretBox } from './iam/secrets.js';
 import { Iam } from './iam/iam.js';
 import { systemClock, type Clock } from './tasks/clock.js';
@@ -22,6 +22,10 @@ import { Gateway } from './gateway/server.js';
 import { serviceHandlers } from './services/index.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import { controlRoutes } from './control.js';
+
+/** Orphaned content older than this is collected; younger files may belong to an upload in flight. */
+const BLOB_GC_GRACE_MS = 60 * 60_000;
+const BLOB_GC_INTERVAL_MS = 10 * 60_000;
 
 export interface AppContext {
   config: Config;
@@ -94,10 +98,19 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
     runner.start();
+    // Background collection of orphaned content (an upload that crashed before its row committed).
+    const gc = setInterval(() => {
+      collectGarbage(store, blobs, { olderThanMs: BLOB_GC_GRACE_MS, clock }).then(
+        (r) => r.deleted + r.deletedTemp > 0 && logger.info(r, 'collected orphaned content'),
+        (err: unknown) => logger.warn({ err }, 'content garbage collection failed'),
+      );
+    }, BLOB_GC_INTERVAL_MS);
+    gc.unref();
 
     let closing: Promise<void> | null = null;
     const close = () =>
       (closing ??= (async () => {
+        clearInterval(gc);
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeIdleConnections();

@@ -1,5 +1,5 @@
 import { Kind, type TSchema } from '@sinclair/typebox';
-import type { OperationDef, OperationOutput, ServiceName } from '../ops/types.js';
+import type { OperationDef, OperationOutput } from '../ops/types.js';
 import { ncpSignHeaders } from '../signing/ncp.js';
 import { bceAuthorization, formatBceTimestamp, parseBceQuery, percentDecode, uriEncode } from '../signing/bce.js';
 import { StockadeApiError, parseErrorEnvelope } from './errors.js';
@@ -91,7 +91,7 @@ export class OperationClient {
     const path = def.path.replace(/\{([^}]+)\}/g, (_m: string, name: string) => {
       const v = input[name];
       if (v === undefined || v === null) throw new TypeError(`${def.name}: missing path parameter '${name}'`);
-      return uriEncode(String(v));
+      return uriEncode(String(v as string | number | boolean));
     });
     const query: string[] = [];
     if (def.queryFlag) query.push(uriEncode(def.queryFlag));
@@ -195,7 +195,7 @@ export class OperationClient {
       if (res.ok && parsed) return body as OperationOutput<D>;
       const env = res.ok
         ? { code: 'InvalidResponse', message: 'response body is not JSON', details: undefined, requestId: undefined }
-        : parseErrorEnvelope(def.service as ServiceName, res.status, body);
+        : parseErrorEnvelope(def.service, res.status, body);
       throw new StockadeApiError({
         status: res.status,
         service: def.service,

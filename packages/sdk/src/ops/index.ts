@@ -22,7 +22,7 @@ export type JsonServiceName = keyof typeof serviceOps;
 export function allOperations(): Array<{ key: string; def: OperationDef }> {
   const out: Array<{ key: string; def: OperationDef }> = [];
   for (const ops of Object.values(serviceOps)) {
-    for (const [key, def] of Object.entries(ops)) out.push({ key, def: def as unknown as OperationDef });
+    for (const [key, def] of Object.entries(ops)) out.push({ key, def: def });
   }
   return out;
 }

@@ -69,8 +69,6 @@ export function op<P extends TProperties, Q extends TProperties, B extends TSche
   return def;
 }
 
-/** Flattens an intersection into one object type (readable hovers and error messages). */
-type Simplify<T> = { [K in keyof T]: T[K] };
 type Empty = Record<never, never>;
 /** The static type of an object schema's properties; nothing when the schema was not declared. */
 type PropsOf<P extends TProperties> = TProperties extends P ? Empty : Static<TObject<P>>;
