@@ -370,9 +370,12 @@ async function main() {
   const signHeaders = () =>
     ncpSignHeaders({ method: 'GET', requestTarget: PATH, accessKey: ACCESS_KEY, secretKey: SECRET_KEY });
   console.log(`Stockade benchmarks (node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'})`);
-  await benchThroughput(signHeaders);
-  await benchColdStart();
-  await benchIdleRss(signHeaders);
+  // Optional filter: `node bench/run.mjs cold rss` runs only those (throughput, cold, rss).
+  const only = process.argv.slice(2);
+  const want = (name) => only.length === 0 || only.includes(name);
+  if (want('throughput')) await benchThroughput(signHeaders);
+  if (want('cold')) await benchColdStart();
+  if (want('rss')) await benchIdleRss(signHeaders);
   console.log(`\ntotal bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
 }
 

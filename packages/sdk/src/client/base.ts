@@ -91,7 +91,8 @@ export class OperationClient {
     const path = def.path.replace(/\{([^}]+)\}/g, (_m: string, name: string) => {
       const v = input[name];
       if (v === undefined || v === null) throw new TypeError(`${def.name}: missing path parameter '${name}'`);
-      return uriEncode(String(v as string | number | boolean));
+      // eslint-disable-next-line @typescript-eslint/no-base-to-string -- path values are scalars
+      return uriEncode(String(v));
     });
     const query: string[] = [];
     if (def.queryFlag) query.push(uriEncode(def.queryFlag));

@@ -157,7 +157,7 @@ export function loadTransitionsFile(file: string): Record<string, Transition> {
   if (typeof doc !== 'object' || doc === null || !('transitions' in doc)) {
     throw new Error(`invalid transitions file ${file}: expected {"transitions": {"<kind>": "<transition>", …}}`);
   }
-  return transitionsFromJSON((doc as { transitions: unknown }).transitions, `${file}: transitions`);
+  return transitionsFromJSON((doc).transitions, `${file}: transitions`);
 }
 
 export interface LifecyclePoliciesOptions {

@@ -254,7 +254,7 @@ export class TaskRunner {
       throw new Error(`task kind ${JSON.stringify(kind)}: maxAttempts must be a positive integer`);
     }
     this.#handlers.set(kind, {
-      handler: handler as TaskHandler<never>,
+      handler: handler,
       ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
       ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
     });
@@ -360,7 +360,7 @@ export class TaskRunner {
       await waitOne();
     }
     while (mine.size > 0) await waitOne();
-    if (failure !== undefined) throw failure;
+    if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
     return ran;
   }
 
@@ -552,6 +552,14 @@ export class TaskRunner {
       settled,
       settle,
     };
+    // We re-claimed a task we are still running (our own lease expired, e.g. renewals failed during a
+    // database outage): the old run is superseded; it must not record anything.
+    const previous = this.#inFlight.get(task.id);
+    if (previous !== undefined) {
+      previous.leaseLost = true;
+      this.#stopRenewal(previous);
+      previous.controller.abort(new Error('task lease lost (re-claimed after expiry)'));
+    }
     this.#inFlight.set(task.id, exec);
     void this.#execute(exec).finally(() => {
       this.#stopRenewal(exec);
