@@ -13,6 +13,7 @@ import {
   bceCanonicalHeaders,
   defaultSignedHeaderNames,
   bceSigningKey,
+  parseBceQuery,
 } from '@stockade/sdk';
 import { ApiError } from './errors.js';
 import { t, type Lang } from './i18n.js';
@@ -76,20 +77,6 @@ function bceError(status: number, code: string, message: string): ApiError {
   return new ApiError(status, code, message);
 }
 
-/** Split a raw query into decoded pairs: `+` stays `+` (auth.md §1.4.3). */
-export function decodeQueryPairs(rawQuery: string | null): Array<[string, string]> {
-  if (!rawQuery) return [];
-  const out: Array<[string, string]> = [];
-  for (const item of rawQuery.split('&')) {
-    if (item === '') continue;
-    const eq = item.indexOf('=');
-    const k = eq < 0 ? item : item.slice(0, eq);
-    const v = eq < 0 ? '' : item.slice(eq + 1);
-    out.push([decodeURIComponent(k), decodeURIComponent(v)]);
-  }
-  return out;
-}
-
 function parseIsoSeconds(s: string): number {
   return /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(s) ? Date.parse(s) : NaN;
 }
@@ -126,7 +113,7 @@ export async function verifyBce(req: SignedRequest, iam: Iam, now: number): Prom
   let pairs: Array<[string, string]>;
   try {
     decodedPath = decodeURIComponent(req.rawPath);
-    pairs = decodeQueryPairs(req.rawQuery);
+    pairs = parseBceQuery(req.rawQuery ?? '');
   } catch {
     throw bceError(400, 'InvalidURI', 'Could not parse the specified URI.');
   }

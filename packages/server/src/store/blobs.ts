@@ -21,6 +21,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Clock } from '../tasks/clock.js';
 import type { Store } from './db.js';
+import { chunksOf, fsyncDir, isEnoent } from './fsutil.js';
 
 export interface BlobInfo {
   id: string;
@@ -101,29 +102,8 @@ function checkId(id: string): void {
   if (!ID.test(id)) throw new InvalidBlobIdError(id);
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
-function isEnoent(err: unknown): boolean {
-  return (err as { code?: string }).code === 'ENOENT';
-}
 
-async function* chunksOf(source: Readable | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  // Do not destroy a Readable when we stop early (limit exceeded): its owner decides.
-  const it: AsyncIterable<unknown> =
-    source instanceof Readable ? source.iterator({ destroyOnReturn: false }) : source;
-  for await (const chunk of it) {
-    if (typeof chunk === 'string') yield Buffer.from(chunk);
-    else if (chunk instanceof Uint8Array) yield chunk;
-    else throw new TypeError('blob content must be a stream of bytes');
-  }
-}
 
 export class LocalBlobStore implements BlobStore {
   readonly root: string;

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { chunksOf, fsyncDir } from './fsutil.js';
 
 export const VOLUME_TMP_DIR = '.stockade-tmp';
 export const MAX_SEGMENT_BYTES = 255;
@@ -96,24 +97,7 @@ function code(err: unknown): string | undefined {
   return (err as { code?: string }).code;
 }
 
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fsp.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
 
-async function* chunksOf(source: Readable | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
-  const it: AsyncIterable<unknown> =
-    source instanceof Readable ? source.iterator({ destroyOnReturn: false }) : source;
-  for await (const chunk of it) {
-    if (typeof chunk === 'string') yield Buffer.from(chunk);
-    else if (chunk instanceof Uint8Array) yield chunk;
-    else throw new TypeError('file content must be a stream of bytes');
-  }
-}
 
 const READ_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW;
 
