@@ -67,7 +67,6 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     dataDir: config.dataDir,
     url: config.databaseUrl,
     schema: config.databaseSchema,
-    logger,
   });
   try {
     await migrate(store);

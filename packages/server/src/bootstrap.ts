@@ -58,7 +58,7 @@ export async function bootstrap(ctx: AppContext, env: NodeJS.ProcessEnv): Promis
       await createFence(ctx, account.id, { name: 'fence-1', description: 'Default Datafence' });
       const credentials = { accountId: account.id, ...key };
       writeCredentials(credentialsFile, credentials);
-      ctx.logger.info({ accountId: account.id }, 'first start: created the owner account');
+      ctx.logger.debug({ accountId: account.id }, 'first start: created the owner account');
       return { credentials, credentialsFile, created: true };
     } catch (e) {
       // Another process sharing the database bootstrapped at the same moment: use its account.

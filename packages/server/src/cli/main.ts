@@ -138,9 +138,11 @@ function needRole(v: unknown): Role {
 async function keys(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   const { values, positionals } = parse(rest, { role: { type: 'string' }, account: { type: 'string' }, user: { type: 'string' } });
+  if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') throw new UsageError('usage: stockade keys create|list|revoke');
+  // Check the command line before touching the database.
+  const role = sub === 'create' ? needRole(values.role) : undefined;
   await withStore(values, async (a) => {
-    if (sub === 'create') {
-      const role = needRole(values.role);
+    if (role) {
       const k = await a.createKey({ role, accountId: values.account, userName: values.user });
       process.stdout.write(JSON.stringify(k, null, 2) + '\n');
     } else if (sub === 'list') {
@@ -152,7 +154,7 @@ async function keys(args: string[]): Promise<void> {
       if (!id) throw new UsageError('usage: stockade keys revoke ACCESS_KEY_ID');
       if (!(await a.iam.revokeKey(id))) throw new UsageError(`no active access key ${id}`);
       process.stdout.write(`revoked ${id}\n`);
-    } else throw new UsageError('usage: stockade keys create|list|revoke');
+    }
   });
 }
 

@@ -23,6 +23,17 @@ export class Reply {
   ) {}
 }
 
+/**
+ * A response body serialised once, for answers that never change (catalogues): the gateway sends
+ * the bytes as they are instead of serialising the value on every request.
+ */
+export class Serialized<T = unknown> {
+  readonly bytes: Buffer;
+  constructor(readonly value: T) {
+    this.bytes = Buffer.from(JSON.stringify(value));
+  }
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (ctx: RequestContext, input: any) => Promise<unknown>;
 
@@ -46,7 +57,7 @@ export type Widen<T> = T extends string
 
 /** Handlers of one service, typed from its operation table: field names follow the schemas. */
 export type HandlersOf<Ops> = {
-  [K in keyof Ops]?: (ctx: RequestContext, input: OperationInput<Ops[K]>) => Promise<Widen<OperationOutput<Ops[K]>> | Reply>;
+  [K in keyof Ops]?: (ctx: RequestContext, input: OperationInput<Ops[K]>) => Promise<Widen<OperationOutput<Ops[K]>> | Serialized<Widen<OperationOutput<Ops[K]>>> | Reply>;
 };
 
 export function defineHandlers<Ops>(_ops: Ops, handlers: HandlersOf<Ops>): Record<string, Handler> {

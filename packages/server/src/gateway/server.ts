@@ -11,7 +11,7 @@ import { PROTOCOLS, type Protocol } from './protocols.js';
 import { Router } from './router.js';
 import { validate, unknownFields, ValidationFailure } from './validate.js';
 import { verifyBce, verifyNcp, type SignedRequest } from './verify.js';
-import { Reply, type Handler, type RequestContext } from './handler.js';
+import { Reply, Serialized, type Handler, type RequestContext } from './handler.js';
 import type { AppContext } from '../app.js';
 import type { ResolvedKey } from '../iam/iam.js';
 
@@ -57,10 +57,9 @@ function schemeOf(service: ServiceName): Scheme {
   return service === 'cfs' ? 'bce' : service === 's3' ? 'sigv4' : 'ncp';
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | undefined): void {
+function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer | undefined): void {
   const h: Record<string, string | number> = { ...headers };
-  if (body !== undefined) h['content-length'] = Buffer.byteLength(body);
-  else h['content-length'] = 0;
+  h['content-length'] = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
   res.writeHead(status, h);
   res.end(body);
 }
@@ -217,7 +216,7 @@ export class Gateway {
     if (def.service === 'cfs') headers['x-bce-request-id'] = requestId;
     if (reply.body === undefined) return send(res, reply.status, headers, undefined);
     headers['content-type'] ??= def.service === 'cfs' ? 'application/json;charset=UTF-8' : 'application/json';
-    send(res, reply.status, headers, JSON.stringify(reply.body));
+    send(res, reply.status, headers, reply.body instanceof Serialized ? reply.body.bytes : JSON.stringify(reply.body));
   }
 
   private async parseInput(
@@ -244,11 +243,9 @@ export class Gateway {
       throw e;
     }
     const method = req.method ?? 'GET';
-    // GET, HEAD and DELETE bodies are ignored (the Java CFS SDK sends `{}` on them).
-    if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || !def.body) {
-      req.resume();
-      return input;
-    }
+    // GET, HEAD and DELETE bodies are ignored (the Java CFS SDK sends `{}` on them); node:http
+    // discards an unread body once the response is sent.
+    if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || !def.body) return input;
     let raw: Buffer;
     try {
       raw = await readBody(req, this.app.config.bodyLimit);

@@ -17,7 +17,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
-import pg from 'pg';
+import type pgModule from 'pg';
+
+/** `pg` loads only when PostgreSQL is used (start-up time on SQLite). */
+async function loadPg(): Promise<typeof pgModule> {
+  return (await import('pg')).default;
+}
 import {
   CompiledQuery,
   Kysely,
@@ -91,7 +96,7 @@ function redact(url: string): string {
   }
 }
 
-function numericTypes(): pg.CustomTypesConfig {
+function numericTypes(pg: typeof pgModule): pgModule.CustomTypesConfig {
   const types = new pg.TypeOverrides();
   // int8 (bigint, bigserial, count(*)) → number. Our int8 values are epoch milliseconds and ids,
   // far below 2^53.
@@ -102,6 +107,7 @@ function numericTypes(): pg.CustomTypesConfig {
 }
 
 async function ensureSchema(url: string, schema: string): Promise<void> {
+  const pg = await loadPg();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -118,6 +124,7 @@ async function ensureSchema(url: string, schema: string): Promise<void> {
 /** Drops a PostgreSQL schema and everything in it (tests). */
 export async function dropSchema(url: string, schema: string): Promise<void> {
   checkSchemaName(schema);
+  const pg = await loadPg();
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -181,11 +188,12 @@ async function openPostgres(
     connectionString = u.toString();
     options = `${existing ? `${existing} ` : ''}-c search_path=${schema}`;
   }
+  const pg = await loadPg();
   const pool = new pg.Pool({
     connectionString,
     ...(options !== undefined ? { options } : {}),
     max: 10,
-    types: numericTypes(),
+    types: numericTypes(pg),
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', (err) => {

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 /** The repository root (this file runs from packages/server/dist/test/helpers/). */
 export const REPO_ROOT = fileURLToPath(new URL('../../../../../', import.meta.url));
 /** The compiled CLI entry point. */
-export const CLI = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../stockade.mjs', import.meta.url));
 
 export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};

@@ -1,10 +1,13 @@
 /** Datafence handlers: one function per operation of `datafenceOps`. */
 import { datafenceOps } from '@stockade/sdk';
-import { defineHandlers } from '../../gateway/handler.js';
+import { defineHandlers, Serialized } from '../../gateway/handler.js';
 import { statusName } from '../../gateway/i18n.js';
 import { kstIso } from '../time.js';
 import { PRODUCT_CATALOG } from './catalog.js';
 import { listFences, requireFence } from './fences.js';
+
+/** The catalogue never changes while the server runs: serialise it once. */
+const CATALOG = new Serialized([...PRODUCT_CATALOG]);
 
 export const datafenceHandlers = defineHandlers(datafenceOps, {
   async getDatafence(ctx) {
@@ -24,7 +27,7 @@ export const datafenceHandlers = defineHandlers(datafenceOps, {
   },
 
   async getProductSpec() {
-    return PRODUCT_CATALOG as typeof PRODUCT_CATALOG extends readonly (infer T)[] ? T[] : never;
+    return CATALOG;
   },
 
   async getBoxCustomImage(ctx, input) {
