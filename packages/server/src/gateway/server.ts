@@ -19,8 +19,22 @@ type Scheme = 'ncp' | 'bce' | 'sigv4';
 
 const NCP_SERVICES: ServiceName[] = ['datafence', 'dataflow'];
 
+/** What the gateway already knows about a request when it hands it to a raw (streaming) service. */
+export interface RawRequestInfo {
+  requestId: string;
+  /** Request-target as received: path and query, percent-encoding preserved. */
+  target: string;
+  rawPath: string;
+  rawQuery: string | null;
+}
+
+/** A service that handles its own requests end to end (Object Storage: streaming bodies, XML). */
+export type RawService = (req: IncomingMessage, res: ServerResponse, info: RawRequestInfo) => Promise<void>;
+
 export interface GatewayOptions {
   handlers: Record<ServiceName, Record<string, Handler>>;
+  /** Object Storage (S3 API): requests signed with AWS SigV4, or addressed to an `s3.` host. */
+  s3?: RawService;
   /** Extra routes outside the signed APIs (`/_stockade/…`); return false to fall through. */
   control?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
 }
@@ -149,8 +163,8 @@ export class Gateway {
       this.reply(res, protocol, protocol.failure(kind, lang, detail), renderCtx);
 
     if (scheme === 'sigv4') {
-      // Object Storage arrives with its own issue; dispatch already recognises it.
-      return fail(PROTOCOLS.s3, 'notImplemented', 'Object Storage (S3 API) is not implemented by this server yet.');
+      if (this.opts.s3) return this.opts.s3(req, res, { requestId, target, rawPath, rawQuery });
+      return fail(PROTOCOLS.s3, 'notImplemented', 'Object Storage (S3 API) is not implemented by this server.');
     }
 
     // 1. Route.

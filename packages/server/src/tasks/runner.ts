@@ -327,8 +327,8 @@ export class TaskRunner {
 
   /**
    * Claims and runs every task due now (and manual ones with `includeManual`), `concurrency` at a time,
-   * until nothing is due and nothing it started is still running; tasks that handlers enqueue as due
-   * are run too. Returns the number of handler runs (including failed ones). Works whether or not the
+   * until nothing is due and nothing is still running in this process (runs the poll loop started
+   * are awaited too); tasks that handlers enqueue as due are run too. Returns the number of handler runs (including failed ones). Works whether or not the
    * poll loop is started. A claim error is thrown after the runs in progress have settled.
    */
   async runDue(opts: RunDueOptions = {}): Promise<number> {
@@ -361,6 +361,13 @@ export class TaskRunner {
     }
     while (mine.size > 0) await waitOne();
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
+    // Tasks the poll loop claimed meanwhile are waited for too, so that when runDue returns everything
+    // that was due has run; what they enqueue as due is run in the next round.
+    const others = [...this.#inFlight.values()];
+    if (others.length > 0 && !this.#stopping && epoch === this.#epoch) {
+      await Promise.all(others.map((e) => e.settled));
+      return ran + (await this.runDue(opts));
+    }
     return ran;
   }
 
