@@ -20,6 +20,7 @@ import { registerProbe } from './tasks/runner.js';
 import { LifecyclePolicies, loadTransitionsFile, parseTransitions } from './tasks/lifecycle.js';
 import { Gateway } from './gateway/server.js';
 import { serviceHandlers } from './services/index.js';
+import { createS3Service } from './services/s3/index.js';
 import { bootstrap, type BootstrapResult } from './bootstrap.js';
 import { controlRoutes } from './control.js';
 
@@ -70,7 +71,17 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
   });
   try {
     await migrate(store);
-    const blobs = new LocalBlobStore(join(config.dataDir, 'blobs'));
+    const blobs: BlobStore =
+      config.blobBackend === 's3'
+        ? await (await import('./store/blobs-s3.js')).S3BlobStore.create({
+            endpoint: config.blobS3Endpoint ?? '',
+            bucket: config.blobS3Bucket ?? '',
+            region: config.blobS3Region,
+            prefix: config.blobS3Prefix,
+            accessKeyId: config.blobS3AccessKeyId,
+            secretAccessKey: config.blobS3SecretAccessKey,
+          })
+        : new LocalBlobStore(join(config.dataDir, 'blobs'));
     const iam = new Iam(store.db, SecretBox.fromEnvOrFile(config.dataDir, env), clock);
     const runner = new TaskRunner({
       store,
@@ -86,6 +97,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
 
     const gateway = new Gateway(ctx, {
       handlers: serviceHandlers,
+      s3: createS3Service(ctx),
       control: config.profile === 'dev' ? controlRoutes(ctx, boot) : controlRoutes(ctx, boot, { testControls: false }),
     });
     const server = gateway.createServer();
@@ -115,6 +127,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
           server.closeIdleConnections();
         });
         await runner.stop();
+        blobs.close?.();
         await store.close();
       })());
     return { ctx, server, url, boot, close };

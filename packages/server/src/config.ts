@@ -23,7 +23,21 @@ export interface Config {
   bodyLimit: number;
   taskLeaseMs: number;
   taskPollMs: number;
+  /** Where object content goes: `local` (`<dataDir>/blobs`) or an external S3-compatible bucket. Volumes stay local. */
+  blobBackend: BlobBackend;
+  /** `s3` backend: endpoint URL (path-style addressing is used). */
+  blobS3Endpoint?: string;
+  blobS3Bucket?: string;
+  /** `s3` backend: signing region (`us-east-1`). */
+  blobS3Region?: string;
+  /** `s3` backend: key prefix inside the bucket (a `/` is appended when missing). */
+  blobS3Prefix?: string;
+  /** `s3` backend credentials; the AWS SDK's default chain (AWS_* variables, ~/.aws) when absent. */
+  blobS3AccessKeyId?: string;
+  blobS3SecretAccessKey?: string;
 }
+
+export type BlobBackend = 'local' | 's3';
 
 export const DEFAULT_PORT = 4580;
 
@@ -41,5 +55,12 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: 10 * 1024 * 1024,
     taskLeaseMs: env.STOCKADE_TASK_LEASE_MS ? Number(env.STOCKADE_TASK_LEASE_MS) : 30_000,
     taskPollMs: 250,
+    blobBackend: env.STOCKADE_BLOB_BACKEND === 's3' ? 's3' : 'local',
+    blobS3Endpoint: env.STOCKADE_BLOB_S3_ENDPOINT || undefined,
+    blobS3Bucket: env.STOCKADE_BLOB_S3_BUCKET || undefined,
+    blobS3Region: env.STOCKADE_BLOB_S3_REGION || undefined,
+    blobS3Prefix: env.STOCKADE_BLOB_S3_PREFIX || undefined,
+    blobS3AccessKeyId: env.STOCKADE_BLOB_S3_ACCESS_KEY_ID || undefined,
+    blobS3SecretAccessKey: env.STOCKADE_BLOB_S3_SECRET_ACCESS_KEY || undefined,
   };
 }

@@ -31,7 +31,10 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Tables that `reset` empties (IAM tables are kept: every account, user and key survives). */
-const RESETTABLE = ['tasks', 'idempotency', 'probe_runs', 'audit_events', 'blobs', 'custom_images', 'dataflow_jobs', 'cfs_file_systems', 'fences'] as const;
+const RESETTABLE = [
+  'tasks', 'idempotency', 'probe_runs', 'audit_events', 'blobs', 'custom_images', 'dataflow_jobs', 'cfs_file_systems', 'fences',
+  's3_buckets', 's3_objects', 's3_object_blobs', 's3_uploads', 's3_parts',
+] as const;
 
 export function controlRoutes(ctx: AppContext, boot: BootstrapResult, opts: { testControls?: boolean } = {}) {
   const testControls = opts.testControls ?? true;
@@ -55,6 +58,8 @@ export function controlRoutes(ctx: AppContext, boot: BootstrapResult, opts: { te
           for (const table of RESETTABLE) await trx.deleteFrom(table).execute();
         });
         await rm(join(ctx.config.dataDir, 'volumes'), { recursive: true, force: true });
+        // No `blobs` row is left, so every stored file is content nothing refers to.
+        for await (const entry of ctx.blobs.entries()) await ctx.blobs.deleteEntry(entry);
         ctx.lifecycle.reset();
         // Every account gets its default Datafence back, as on first start.
         for (const account of await ctx.iam.listAccounts()) {

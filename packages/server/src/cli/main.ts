@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `stockade` command: serve, keys, accounts, fences, coverage.
+ * The `stockade` command: serve, keys, accounts, fences, coverage, and the Object Storage commands
+ * cp, ls, mb, rb (cli/s3.ts).
  * Errors in the command line print one clear line and exit non-zero.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -8,7 +9,9 @@ import { ROLES, type Role } from '@stockade/sdk';
 import { defaultConfig, type Config } from '../config.js';
 import { coverageMarkdown, coverageText } from '../coverage.js';
 
-class UsageError extends Error {}
+class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 const USAGE = `usage: stockade <command> [options]
 
@@ -18,12 +21,23 @@ commands:
                --database postgres://… (or DATABASE_URL; SQLite in DIR otherwise)
                --profile dev|secure (dev) --strict --transitions box=delay:3000,…
                --transitions-file F --log-level info
+               --blob-backend local|s3 (local) --blob-s3-endpoint URL --blob-s3-bucket NAME
+               --blob-s3-region R --blob-s3-prefix P
+               --blob-s3-access-key-id ID --blob-s3-secret-access-key KEY
   keys       create --role owner|fence-admin|box-user [--account ID] [--user NAME]
              list [--account ID]
              revoke ACCESS_KEY_ID
   accounts   create NAME | list
   fences     create NAME [--account ID] [--description TEXT] | list [--account ID]
   coverage   [--markdown]   every operation of the four services and its state
+
+Object Storage (S3) client, against --endpoint URL (STOCKADE_ENDPOINT, http://127.0.0.1:4580):
+  cp         LOCAL s3://BUCKET/KEY | s3://BUCKET/KEY LOCAL   (- for stdin/stdout) [--no-progress]
+  ls         [s3://BUCKET[/PREFIX]] [--recursive]
+  mb         s3://BUCKET
+  rb         s3://BUCKET [--force]   (--force deletes the bucket's objects first)
+             credentials: --credentials FILE, else STOCKADE_ACCESS_KEY_ID/STOCKADE_SECRET_ACCESS_KEY,
+             else <--data DIR>/credentials.json; --region R (us-east-1)
 
 keys, accounts and fences act on the database given by --data / --database.`;
 
@@ -60,6 +74,13 @@ async function serve(args: string[]): Promise<void> {
     transitions: { type: 'string' },
     'transitions-file': { type: 'string' },
     'log-level': { type: 'string' },
+    'blob-backend': { type: 'string' },
+    'blob-s3-endpoint': { type: 'string' },
+    'blob-s3-bucket': { type: 'string' },
+    'blob-s3-region': { type: 'string' },
+    'blob-s3-prefix': { type: 'string' },
+    'blob-s3-access-key-id': { type: 'string' },
+    'blob-s3-secret-access-key': { type: 'string' },
   });
   const config = configFrom(values);
   if (values.port !== undefined) {
@@ -76,6 +97,7 @@ async function serve(args: string[]): Promise<void> {
   if (values.transitions) config.transitions = values.transitions;
   if (values['transitions-file']) config.transitionsFile = values['transitions-file'];
   if (values['log-level']) config.logLevel = values['log-level'];
+  blobBackendFrom(values, config);
   // Validate transitions before touching the database, so a typo is one clear line.
   const { parseTransitions, loadTransitionsFile } = await import('../tasks/lifecycle.js');
   try {
@@ -92,6 +114,9 @@ async function serve(args: string[]): Promise<void> {
     `Stockade listening on ${app.url}`,
     `  profile:      ${config.profile}${config.strict ? ' (strict)' : ''}`,
     `  data:         ${config.dataDir}`,
+    ...(config.blobBackend === 's3'
+      ? [`  content:      s3 ${config.blobS3Endpoint} bucket ${config.blobS3Bucket}${config.blobS3Prefix ? ` prefix ${config.blobS3Prefix}` : ''}`]
+      : []),
     `  database:     ${config.databaseUrl ? config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') : 'sqlite ' + config.dataDir + '/stockade.db'}`,
     c
       ? `  account:      ${c.accountId}\n  access key:   ${c.accessKeyId}\n  secret key:   ${c.secretAccessKey}\n  credentials:  ${app.boot.credentialsFile}`
@@ -117,6 +142,35 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** `--blob-*` flags over `STOCKADE_BLOB_*` variables; an s3 backend needs an endpoint and a bucket. */
+function blobBackendFrom(values: Record<string, unknown>, config: Config): void {
+  const str = (flag: string): string | undefined => (typeof values[flag] === 'string' ? values[flag] : undefined);
+  const backend = str('blob-backend') ?? process.env.STOCKADE_BLOB_BACKEND ?? 'local';
+  if (backend !== 'local' && backend !== 's3') throw new UsageError(`--blob-backend must be local or s3, got ${backend}`);
+  config.blobBackend = backend;
+  config.blobS3Endpoint = str('blob-s3-endpoint') ?? config.blobS3Endpoint;
+  config.blobS3Bucket = str('blob-s3-bucket') ?? config.blobS3Bucket;
+  config.blobS3Region = str('blob-s3-region') ?? config.blobS3Region;
+  config.blobS3Prefix = str('blob-s3-prefix') ?? config.blobS3Prefix;
+  config.blobS3AccessKeyId = str('blob-s3-access-key-id') ?? config.blobS3AccessKeyId;
+  config.blobS3SecretAccessKey = str('blob-s3-secret-access-key') ?? config.blobS3SecretAccessKey;
+  if (backend !== 's3') return;
+  if (!config.blobS3Endpoint) throw new UsageError('--blob-backend s3 needs --blob-s3-endpoint URL (or STOCKADE_BLOB_S3_ENDPOINT)');
+  if (!config.blobS3Bucket) throw new UsageError('--blob-backend s3 needs --blob-s3-bucket NAME (or STOCKADE_BLOB_S3_BUCKET)');
+  let url: URL;
+  try {
+    url = new URL(config.blobS3Endpoint);
+  } catch {
+    throw new UsageError(`--blob-s3-endpoint must be an http(s) URL, got ${JSON.stringify(config.blobS3Endpoint)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new UsageError(`--blob-s3-endpoint must be an http(s) URL, got ${JSON.stringify(config.blobS3Endpoint)}`);
+  }
+  if (Boolean(config.blobS3AccessKeyId) !== Boolean(config.blobS3SecretAccessKey)) {
+    throw new UsageError('--blob-s3-access-key-id and --blob-s3-secret-access-key go together');
+  }
 }
 
 /** Open the database for a management command, run `fn`, close. */
@@ -202,6 +256,14 @@ async function main(argv: string[]): Promise<void> {
       return accounts(rest);
     case 'fences':
       return fences(rest);
+    case 'cp':
+    case 'ls':
+    case 'mb':
+    case 'rb': {
+      // Loaded on use: `serve` never pays for the AWS SDK.
+      const { s3Command } = await import('./s3.js');
+      return s3Command(cmd, rest);
+    }
     case 'coverage': {
       const { values } = parse(rest, { markdown: { type: 'boolean' } });
       process.stdout.write(values.markdown ? coverageMarkdown() : coverageText());
@@ -216,5 +278,6 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((e: unknown) => {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`stockade: ${msg.split('\n')[0]}\n`);
-  process.exit(e instanceof UsageError ? 2 : 1);
+  // cli/s3.ts throws its own UsageError (same name): both mean a bad command line.
+  process.exit(e instanceof UsageError || (e instanceof Error && e.name === 'UsageError') ? 2 : 1);
 });

@@ -71,6 +71,8 @@ export interface BlobStore {
   entries(): AsyncIterable<BlobEntry>;
   /** Removes one entry returned by `entries()`. */
   deleteEntry(entry: BlobEntry): Promise<boolean>;
+  /** Releases connections (remote backends); the store is not used afterwards. */
+  close?(): void;
 }
 
 export class ContentTooLargeError extends Error {

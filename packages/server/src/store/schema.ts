@@ -139,6 +139,73 @@ export interface CfsFileSystemsTable {
   created_at: number;
 }
 
+/** Object Storage buckets. Names are global across accounts (S3 rules). */
+export interface S3BucketsTable {
+  name: string;
+  account_id: string;
+  region: string;
+  created_at: number;
+}
+
+/**
+ * Object Storage objects: one row per (bucket, key), the current version. `version` names the set
+ * of blobs holding the content (`s3_object_blobs`); an overwrite replaces the row and its version
+ * in one transaction, so readers see either the old object or the new one, never a mix.
+ * `key` sorts in UTF-8 byte order on both dialects (PostgreSQL: collation "C").
+ */
+export interface S3ObjectsTable {
+  bucket: string;
+  key: string;
+  version: string;
+  size: number;
+  /** Quoted ETag as sent on the wire, e.g. `"9b2cf535f27731c974343645a3985328"` or `"…-3"`. */
+  etag: string;
+  /** JSON: `{ "content-type": …, "cache-control": …, … }`, the stored content headers. */
+  headers: string;
+  /** JSON: user metadata `{ name: value }` (names lower-case, without `x-amz-meta-`). */
+  metadata: string;
+  /** JSON: `{ "crc32": base64, … }` checksums of the whole object (or composite, with `-N`). */
+  checksums: string;
+  checksum_type: string | null; // FULL_OBJECT | COMPOSITE
+  /** Number of parts for a multipart object, null for a single PUT. */
+  part_count: number | null;
+  last_modified: number;
+}
+
+/** The blobs that make up an object version, in order (one for a PUT, one per part for multipart). */
+export interface S3ObjectBlobsTable {
+  version: string;
+  seq: number;
+  blob_id: string;
+  size: number;
+}
+
+/** Multipart uploads in progress. */
+export interface S3UploadsTable {
+  upload_id: string;
+  bucket: string;
+  key: string;
+  account_id: string;
+  initiator: string; // access key id
+  /** JSON: the content headers and metadata given to CreateMultipartUpload. */
+  headers: string;
+  metadata: string;
+  checksum_algorithm: string | null;
+  checksum_type: string | null;
+  initiated_at: number;
+}
+
+/** Uploaded parts of a multipart upload; each part is one blob. */
+export interface S3PartsTable {
+  upload_id: string;
+  part_number: number;
+  blob_id: string;
+  size: number;
+  etag: string; // quoted
+  checksums: string; // JSON
+  last_modified: number;
+}
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -158,6 +225,11 @@ export interface Database {
   custom_images: CustomImagesTable;
   dataflow_jobs: DataflowJobsTable;
   cfs_file_systems: CfsFileSystemsTable;
+  s3_buckets: S3BucketsTable;
+  s3_objects: S3ObjectsTable;
+  s3_object_blobs: S3ObjectBlobsTable;
+  s3_uploads: S3UploadsTable;
+  s3_parts: S3PartsTable;
 }
 
 export type Db = Kysely<Database>;

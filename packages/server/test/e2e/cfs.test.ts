@@ -152,13 +152,17 @@ describe('CFS QueryFileSystem', () => {
 });
 
 describe('Object Storage dispatch', () => {
-  test('a SigV4-signed request reaches the S3 protocol: 501 NotImplemented in S3 XML', async () => {
+  test('a SigV4-signed request reaches Object Storage, which answers in S3 XML', async () => {
+    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+/, '');
     const res = await fetch(`${srv.url}/some-bucket/key`, {
-      headers: { authorization: 'AWS4-HMAC-SHA256 Credential=AK/20240501/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=00' },
+      headers: {
+        'x-amz-date': amzDate,
+        'x-amz-content-sha256': 'UNSIGNED-PAYLOAD',
+        authorization: `AWS4-HMAC-SHA256 Credential=NOSUCHKEY/${amzDate.slice(0, 8)}/us-east-1/s3/aws4_request, SignedHeaders=host;x-amz-content-sha256;x-amz-date, Signature=${'0'.repeat(64)}`,
+      },
     });
-    assert.equal(res.status, 501);
+    assert.equal(res.status, 403);
     assert.ok(res.headers.get('x-amz-request-id'));
-    const text = await res.text();
-    assert.match(text, /<Error><Code>NotImplemented<\/Code>/);
+    assert.match(await res.text(), /<Error><Code>InvalidAccessKeyId<\/Code>/);
   });
 });

@@ -26,6 +26,17 @@ export const datafenceHandlers = defineHandlers(datafenceOps, {
     }));
   },
 
+  async getBucketList(ctx) {
+    // The account's Object Storage buckets (services/s3), all usable for import and export.
+    const rows = await ctx.app.store.db
+      .selectFrom('s3_buckets')
+      .select('name')
+      .where('account_id', '=', ctx.identity.accountId)
+      .orderBy('name')
+      .execute();
+    return rows.map((r) => ({ name: r.name, enableable: true }));
+  },
+
   async getProductSpec() {
     return CATALOG;
   },

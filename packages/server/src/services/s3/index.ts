@@ -1,0 +1,292 @@
+/**
+ * Object Storage: the S3 API as a raw service on the shared listener. A request is addressed
+ * path-style (`/{bucket}/{key}`) or virtual-host style (`Host: {bucket}.s3.…`), verified
+ * (AWS SigV4, sigv4.ts), routed by method, sub-resource query flags and headers to one operation
+ * (the routing table below), and answered with S3 headers and XML. Bodies stream: uploads are
+ * decoded and verified on the fly (chunked.ts) into the blob store, downloads stream from it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { S3OperationName } from '@stockade/sdk';
+import type { AppContext } from '../../app.js';
+import type { RawRequestInfo, RawService } from '../../gateway/server.js';
+import { S3Error, type DecodedBody } from './auth.js';
+import { decodeBody } from './chunked.js';
+import { verifySigV4 } from './sigv4.js';
+import { S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
+import { ObjectContent } from './content.js';
+import { S3Repository } from './repository.js';
+import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './buckets.js';
+import { listObjects, listObjectsV2 } from './list.js';
+import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+  uploadPartCopy,
+} from './multipart.js';
+import { errorDocument } from './xml.js';
+
+/** Every implemented S3 operation, by its API name (also the coverage matrix's list). */
+export const s3Operations: Readonly<Record<S3OperationName, S3Handler>> = {
+  ListBuckets: listBuckets,
+  CreateBucket: createBucket,
+  HeadBucket: headBucket,
+  DeleteBucket: deleteBucket,
+  GetBucketLocation: getBucketLocation,
+  PutObject: putObject,
+  GetObject: getObject,
+  HeadObject: headObject,
+  DeleteObject: deleteObject,
+  DeleteObjects: deleteObjects,
+  CopyObject: copyObject,
+  ListObjectsV2: listObjectsV2,
+  ListObjects: listObjects,
+  CreateMultipartUpload: createMultipartUpload,
+  UploadPart: uploadPart,
+  UploadPartCopy: uploadPartCopy,
+  CompleteMultipartUpload: completeMultipartUpload,
+  AbortMultipartUpload: abortMultipartUpload,
+  ListParts: listParts,
+  ListMultipartUploads: listMultipartUploads,
+};
+
+/** Sub-resources of the S3 API this server does not implement: a request naming one gets 501. */
+const UNSUPPORTED_SUBRESOURCES = [
+  'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'encryption', 'intelligent-tiering', 'inventory',
+  'legal-hold', 'lifecycle', 'logging', 'metadataConfiguration', 'metadataTable', 'metrics', 'notification',
+  'object-lock', 'ownershipControls', 'policy', 'policyStatus', 'publicAccessBlock', 'renameObject', 'replication',
+  'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent', 'versioning', 'versions',
+  'website',
+];
+
+interface Address {
+  bucket: string;
+  key: string;
+}
+
+const notImplemented = (what: string): S3Error =>
+  new S3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', { Header: what });
+
+function methodNotAllowed(method: string, resourceType: 'SERVICE' | 'BUCKET' | 'OBJECT'): S3Error {
+  return new S3Error(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.', {
+    Method: method,
+    ResourceType: resourceType,
+  });
+}
+
+/**
+ * The routing table: method, sub-resource flags and headers → operation.
+ */
+export function route(method: string, addr: Address, query: Map<string, string>, headers: IncomingMessage['headers']): S3OperationName {
+  const has = (k: string) => query.has(k);
+  const unsupported = UNSUPPORTED_SUBRESOURCES.find(has);
+  if (unsupported !== undefined) throw notImplemented(`?${unsupported}`);
+  if (!addr.bucket) {
+    if (method === 'GET') return 'ListBuckets';
+    throw methodNotAllowed(method, 'SERVICE');
+  }
+  if (!addr.key) {
+    switch (method) {
+      case 'GET':
+        if (has('location')) return 'GetBucketLocation';
+        if (has('uploads')) return 'ListMultipartUploads';
+        if (query.get('list-type') === '2') return 'ListObjectsV2';
+        if (has('list-type')) throw new S3Error(400, 'InvalidArgument', 'Invalid List Type specified in Request', { ArgumentName: 'list-type', ArgumentValue: query.get('list-type') ?? '' });
+        return 'ListObjects';
+      case 'HEAD':
+        return 'HeadBucket';
+      case 'PUT':
+        return 'CreateBucket';
+      case 'DELETE':
+        return 'DeleteBucket';
+      case 'POST':
+        if (has('delete')) return 'DeleteObjects';
+        throw methodNotAllowed(method, 'BUCKET');
+      default:
+        throw methodNotAllowed(method, 'BUCKET');
+    }
+  }
+  const copy = headers['x-amz-copy-source'] !== undefined;
+  switch (method) {
+    case 'GET':
+      if (has('uploadId')) return 'ListParts';
+      return 'GetObject';
+    case 'HEAD':
+      return 'HeadObject';
+    case 'PUT':
+      if (has('partNumber') || has('uploadId')) return copy ? 'UploadPartCopy' : 'UploadPart';
+      return copy ? 'CopyObject' : 'PutObject';
+    case 'DELETE':
+      if (has('uploadId')) return 'AbortMultipartUpload';
+      return 'DeleteObject';
+    case 'POST':
+      if (has('uploads')) return 'CreateMultipartUpload';
+      if (has('uploadId')) return 'CompleteMultipartUpload';
+      throw methodNotAllowed(method, 'OBJECT');
+    default:
+      throw methodNotAllowed(method, 'OBJECT');
+  }
+}
+
+function decode(s: string, what: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new S3Error(400, 'InvalidURI', `Couldn't parse the specified URI.`, { URI: what });
+  }
+}
+
+/** Bucket and key from the Host header (virtual-host style) or the path (path style). */
+export function addressOf(host: string | undefined, rawPath: string): Address {
+  const h = (host ?? '').toLowerCase().replace(/:\d+$/, '');
+  const vhost = /^(.+?)\.s3\./.exec(h);
+  if (vhost) return { bucket: vhost[1] as string, key: decode(rawPath.slice(1), rawPath) };
+  const p = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
+  const slash = p.indexOf('/');
+  if (slash < 0) return { bucket: decode(p, rawPath), key: '' };
+  return { bucket: decode(p.slice(0, slash), rawPath), key: decode(p.slice(slash + 1), rawPath) };
+}
+
+/** Query parameters, percent-decoded (`+` stays a plus, as SigV4 clients encode a space as %20). */
+export function parseQuery(rawQuery: string | null): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!rawQuery) return out;
+  for (const part of rawQuery.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const name = decode(eq < 0 ? part : part.slice(0, eq), rawQuery);
+    const value = eq < 0 ? '' : decode(part.slice(eq + 1), rawQuery);
+    if (!out.has(name)) out.set(name, value);
+  }
+  return out;
+}
+
+/**
+ * A header value as HTTP can carry it: text beyond Latin-1 (a `response-content-disposition`
+ * with a UTF-8 file name) goes out as its UTF-8 bytes, as S3 sends it; line breaks and NULs go.
+ */
+function headerSafe(v: string): string {
+  const clean = v.replace(/[\r\n\0]/g, ' ');
+  // eslint-disable-next-line no-control-regex -- the Latin-1 range, from U+0000
+  return /[^\u0000-\u00ff]/.test(clean) ? Buffer.from(clean, 'utf8').toString('latin1') : clean;
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+export function createS3Service(ctx: AppContext): RawService {
+  const repo = new S3Repository(ctx.store);
+  const content = new ObjectContent(ctx.blobs, ctx.logger);
+  /** Requests whose body decoding started. */
+  const bodyStarted = new WeakSet<IncomingMessage>();
+
+  const send = async (req: IncomingMessage, res: ServerResponse, reply: S3Reply, base: Record<string, string>): Promise<void> => {
+    const headers: Record<string, string | number> = { ...base };
+    for (const [k, v] of Object.entries(reply.headers)) headers[k] = typeof v === 'string' ? headerSafe(v) : v;
+    const head = req.method === 'HEAD';
+    const body = reply.body;
+    if (body instanceof Readable) {
+      try {
+        res.writeHead(reply.status, headers);
+      } catch (e) {
+        body.destroy(); // closes the files and releases the pinned content
+        throw e;
+      }
+      if (head) {
+        body.destroy();
+        res.end();
+        return;
+      }
+      try {
+        await pipeline(body, res);
+      } catch (err) {
+        // The client went away, or content failed to read after the headers: the response is cut short.
+        if (!res.destroyed) res.destroy();
+        const code = (err as { code?: string }).code;
+        if (code !== 'ERR_STREAM_PREMATURE_CLOSE') ctx.logger.warn({ err }, 'S3 response stream failed');
+      }
+      return;
+    }
+    if (body !== undefined) headers['content-length'] ??= Buffer.byteLength(body);
+    else if (!('content-length' in headers) && reply.status !== 304 && reply.status !== 204) headers['content-length'] = 0;
+    res.writeHead(reply.status, headers);
+    res.end(head ? undefined : body);
+  };
+
+  const fail = (req: IncomingMessage, res: ServerResponse, err: unknown, info: RawRequestInfo, base: Record<string, string>) => {
+    let e: S3Error;
+    if (err instanceof S3Error) e = err;
+    else {
+      ctx.logger.error({ err, requestId: info.requestId }, 'S3 request failed');
+      e = new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.');
+    }
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const headers: Record<string, string | number> = { ...base, ...(e instanceof S3HeaderError ? e.headers : {}) };
+    if (bodyStarted.has(req) && !req.complete) {
+      // The body was being decoded when this failed: the rest of it is not read, so the
+      // connection cannot carry another request.
+      headers.connection = 'close';
+      req.unpipe();
+      req.resume();
+    }
+    if (req.method === 'HEAD') {
+      headers['content-length'] = 0;
+      res.writeHead(e.status, headers);
+      res.end();
+      return;
+    }
+    const body = errorDocument(e.code, e.message, info.requestId, base['x-amz-id-2'] ?? '', e.extra);
+    headers['content-type'] = 'application/xml';
+    headers['content-length'] = Buffer.byteLength(body);
+    res.writeHead(e.status, headers);
+    res.end(body);
+  };
+
+  return async (req, res, info) => {
+    const method = (req.method ?? 'GET').toUpperCase();
+    const base = { 'x-amz-request-id': info.requestId, 'x-amz-id-2': randomBytes(24).toString('base64') };
+    try {
+      const addr = addressOf(headerOf(req, 'host'), info.rawPath);
+      const query = parseQuery(info.rawQuery);
+      const auth = await verifySigV4({ method, rawPath: info.rawPath, rawQuery: info.rawQuery, headers: req.headers }, ctx.iam, ctx.clock.now());
+      const op = route(method, addr, query, req.headers);
+      let body: DecodedBody | undefined;
+      const call: S3Call = {
+        app: ctx,
+        repo,
+        content,
+        req,
+        method,
+        requestId: info.requestId,
+        identity: auth.key,
+        auth,
+        bucket: addr.bucket,
+        key: addr.key,
+        query,
+        header: (name) => headerOf(req, name),
+        body: () => {
+          if (!body) {
+            bodyStarted.add(req);
+            body = decodeBody(req, auth.payload, req.headers);
+          }
+          return body;
+        },
+      };
+      const reply = await s3Operations[op](call);
+      await send(req, res, reply, base);
+    } catch (err) {
+      fail(req, res, err, info, base);
+    }
+  };
+}
