@@ -6,7 +6,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { openDatabase, type Store } from './store/db.js';
@@ -81,7 +80,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
             accessKeyId: config.blobS3AccessKeyId,
             secretAccessKey: config.blobS3SecretAccessKey,
           })
-        : new LocalBlobStore(join(config.dataDir, 'blobs'));
+        : new LocalBlobStore(config.dataDir);
     const iam = new Iam(store.db, SecretBox.fromEnvOrFile(config.dataDir, env), clock);
     const runner = new TaskRunner({
       store,

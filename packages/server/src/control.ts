@@ -1,6 +1,6 @@
 /**
  * `/_stockade/…` routes, unauthenticated. `openapi.json` exists in every profile; the test
- * controls (health, reset, tasks/run, tasks, transitions) only in the dev profile.
+ * controls (health, reset, tasks/run, tasks, transitions, gc) only in the dev profile.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { rm } from 'node:fs/promises';
@@ -11,6 +11,7 @@ import { openApiDocument } from './openapi.js';
 import { isImplemented } from './coverage.js';
 import { transitionsFromJSON } from './tasks/lifecycle.js';
 import { createFence } from './services/datafence/fences.js';
+import { collectGarbage } from './store/blobs.js';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -88,6 +89,18 @@ export function controlRoutes(ctx: AppContext, boot: BootstrapResult, opts: { te
         });
         ctx.runner.wake();
         json(res, 200, { enqueued: ids.length, first: ids[0], last: ids[ids.length - 1] });
+        return true;
+      }
+      if (path === '/_stockade/gc' && method === 'POST') {
+        // Content garbage collection now. The default grace is 0 (an explicit request): a temp
+        // file of an upload still in flight is collected too, and that upload then fails.
+        const body = (await readJson(req)) as { olderThanMs?: unknown } | null;
+        const olderThanMs = Number(body?.olderThanMs ?? 0);
+        if (!Number.isSafeInteger(olderThanMs) || olderThanMs < 0) {
+          json(res, 400, { error: 'expected {"olderThanMs": a non-negative integer} or no body' });
+          return true;
+        }
+        json(res, 200, await collectGarbage(ctx.store, ctx.blobs, { olderThanMs, clock: ctx.clock }));
         return true;
       }
       if (path === '/_stockade/transitions') {

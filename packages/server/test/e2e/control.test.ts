@@ -1,6 +1,7 @@
 /** Dev-profile test controls and the OpenAPI document. */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { DatafenceClient, allOperations, ncpSignHeaders } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -47,6 +48,27 @@ describe('test controls (dev profile)', () => {
     assert.equal((await post('/_stockade/transitions', { box: 'sometimes' })).status, 400);
   });
 
+  test('POST /_stockade/gc collects content no row names, after the given grace (default 0); bad input is 400', async () => {
+    const orphan = await srv.app.ctx.blobs.put(Readable.from([Buffer.from('orphaned bytes')]));
+    assert.ok(await srv.app.ctx.blobs.stat(orphan.id));
+    const graced = await post('/_stockade/gc', { olderThanMs: 3_600_000 });
+    assert.equal(graced.status, 200);
+    assert.equal(((await graced.json()) as { deleted: number }).deleted, 0);
+    assert.ok(await srv.app.ctx.blobs.stat(orphan.id), 'younger than the grace: kept');
+    const res = await post('/_stockade/gc');
+    assert.equal(res.status, 200);
+    const r = (await res.json()) as { scanned: number; deleted: number; deletedTemp: number; bytesFreed: number };
+    assert.ok(r.scanned >= 1);
+    assert.ok(r.deleted >= 1);
+    assert.ok(r.bytesFreed >= orphan.size);
+    assert.equal(await srv.app.ctx.blobs.stat(orphan.id), null);
+    for (const bad of [{ olderThanMs: -1 }, { olderThanMs: 'soon' }, { olderThanMs: 1.5 }]) {
+      const b = await post('/_stockade/gc', bad);
+      assert.equal(b.status, 400, JSON.stringify(bad));
+      await b.arrayBuffer();
+    }
+  });
+
   test('POST /_stockade/reset wipes state but keeps the bootstrap key and the default fence', async () => {
     await post('/_stockade/tasks', { kind: 'probe', count: 2, ms: 0 });
     const res = await post('/_stockade/reset');
@@ -78,7 +100,7 @@ describe('secure profile', () => {
   test('has no test controls', async () => {
     const secure = await startTestServer('secure', { config: { profile: 'secure' } });
     try {
-      for (const [method, path] of [['GET', '/_stockade/health'], ['POST', '/_stockade/reset'], ['POST', '/_stockade/tasks/run']] as const) {
+      for (const [method, path] of [['GET', '/_stockade/health'], ['POST', '/_stockade/reset'], ['POST', '/_stockade/tasks/run'], ['POST', '/_stockade/gc']] as const) {
         const res = await fetch(secure.url + path, { method });
         assert.notEqual(res.status, 200, path);
         await res.arrayBuffer();

@@ -5,6 +5,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { ResolvedKey } from '../../iam/iam.js';
+import type { ChecksumAlgorithm } from './checksums.js';
 
 /** How the request body's integrity is declared (`x-amz-content-sha256`). */
 export type PayloadMode =
@@ -62,5 +63,11 @@ export interface DecodedBody {
   length: number | null;
   /** Checksums the client declared (header or trailer), by algorithm name (`crc32`, `crc32c`, `sha1`, `sha256`), base64. */
   checksums: () => Record<string, string>;
+  /**
+   * The checksum algorithms the decoder computes itself (to verify the declared values): once
+   * `done` resolved, `computed()` holds their values, so a consumer need not hash the bytes again.
+   */
+  computes: readonly ChecksumAlgorithm[];
+  computed: () => Partial<Record<ChecksumAlgorithm, string>>;
   done: Promise<void>;
 }

@@ -157,6 +157,13 @@ function readDeclarations(headers: IncomingHttpHeaders, payload: PayloadMode): D
   return { headerChecksums, trailerChecksums, trailerNames, sdkAlgorithm, md5 };
 }
 
+/** The checksums the decoder computes: the declared ones, else the one the SDK names. */
+function decoderAlgorithms(decl: Declarations): Set<ChecksumAlgorithm> {
+  const algorithms = new Set<ChecksumAlgorithm>([...decl.headerChecksums.keys(), ...decl.trailerChecksums.values()]);
+  if (decl.sdkAlgorithm && algorithms.size === 0) algorithms.add(decl.sdkAlgorithm);
+  return algorithms;
+}
+
 type State = 'size' | 'data' | 'data-crlf' | 'trailer' | 'end';
 
 interface ChunkSigning {
@@ -214,9 +221,7 @@ class BodyDecoder extends Transform {
         : null;
     this.sha256 = payload.kind === 'sha256' ? createHash('sha256') : null;
     this.md5 = decl.md5 !== undefined ? createHash('md5') : null;
-    const algorithms = new Set<ChecksumAlgorithm>([...decl.headerChecksums.keys(), ...decl.trailerChecksums.values()]);
-    if (decl.sdkAlgorithm && algorithms.size === 0) algorithms.add(decl.sdkAlgorithm);
-    this.sums = computeChecksums(algorithms);
+    this.sums = computeChecksums(decoderAlgorithms(decl));
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -491,5 +496,5 @@ export function decodeBody(req: Readable, payload: PayloadMode, headers: Incomin
     return out;
   };
 
-  return { stream: decoder, length, checksums, done };
+  return { stream: decoder, length, checksums, computes: [...decoderAlgorithms(decl)], computed: () => computed, done };
 }
