@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { dropSchema, openDatabase } from '../../src/store/db.js';
 import { testDatabaseUrl } from '../helpers/db.js';
+import { filesUnder } from '../helpers/s3.js';
 import { ServeProcess, cliEnv, waitFor, withTimeout } from '../helpers/cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -96,23 +97,6 @@ function stallingBody(size: number, stallAt: number): Readable {
   });
 }
 
-/** Every file under `dir`, recursively (directories themselves are not listed). */
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  let entries: fs.Dirent[];
-  try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return out;
-    throw e;
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else out.push(p);
-  }
-  return out;
-}
 
 /** Files of unfinished uploads: in a `tmp` directory of the blob store, with their sizes. */
 async function tempFiles(): Promise<{ file: string; size: number }[]> {

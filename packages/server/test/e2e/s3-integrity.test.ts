@@ -8,7 +8,6 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import fsp from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -19,13 +18,13 @@ import {
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
-  S3ServiceException,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Hash } from '@smithy/hash-node';
+import { filesUnder, rejectsS3 } from '../helpers/s3.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -59,41 +58,14 @@ const crc32b64 = (b: Uint8Array) => {
 };
 const codeOf = (xml: string) => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
 
-async function rejects(p: Promise<unknown>, status: number, code?: string): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof S3ServiceException, `expected an S3 error, got ${String(e)}`);
-    assert.equal(e.$metadata.httpStatusCode, status, `${e.name}: ${e.message}`);
-    if (code !== undefined) assert.equal(e.name, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${status} ${code ?? ''}`);
-}
 
 /* ------------------------------------------------------------ what is stored --- */
 
-async function filesUnder(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  let entries;
-  try {
-    entries = await fsp.readdir(dir, { withFileTypes: true });
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return out;
-    throw e;
-  }
-  for (const e of entries) {
-    const p = path.join(dir, e.name);
-    if (e.isDirectory()) out.push(...(await filesUnder(p)));
-    else out.push(path.relative(srv.app.ctx.config.dataDir, p));
-  }
-  return out;
-}
 
 /** The `blobs` rows and every file under `<data>/blobs`, sorted. */
 async function stored(): Promise<{ rows: string[]; files: string[] }> {
   const rows = (await srv.app.ctx.store.db.selectFrom('blobs').select('id').execute()).map((r) => r.id).sort();
-  const files = (await filesUnder(path.join(srv.app.ctx.config.dataDir, 'blobs'))).sort();
+  const files = (await filesUnder(path.join(srv.app.ctx.config.dataDir, 'blobs'))).map((f) => path.relative(srv.app.ctx.config.dataDir, f)).sort();
   return { rows, files };
 }
 
@@ -253,11 +225,11 @@ describe('refused uploads store nothing', () => {
     const stored = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'trailer-ok', ChecksumMode: 'ENABLED' }));
     assert.equal(stored.ChecksumCRC32, crc32b64(data), 'the verified trailer value is the stored checksum');
     await storesNothing(async () => {
-      const e = await rejects(sdkStreamedPut({ Bucket: BUCKET, Key: 'trailer-bad', data }, true), 400, 'BadDigest');
+      const e = await rejectsS3(sdkStreamedPut({ Bucket: BUCKET, Key: 'trailer-bad', data }, true), 400, 'BadDigest');
       assert.match(e.message, /CRC32 you specified did not match/);
     });
-    await rejects(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'trailer-bad' })), 404);
-    await rejects(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'trailer-bad' })), 404, 'NoSuchKey');
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'trailer-bad' })), 404);
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'trailer-bad' })), 404, 'NoSuchKey');
   });
 
   test('hand-built STREAMING-UNSIGNED-PAYLOAD-TRAILER PutObject with a wrong CRC32 → 400 BadDigest', async () => {
@@ -270,7 +242,7 @@ describe('refused uploads store nothing', () => {
       assert.equal(codeOf(bad.body), 'BadDigest');
       assert.match(bad.body, /CRC32 you specified did not match/);
     });
-    await rejects(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'raw-trailer-bad' })), 404);
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'raw-trailer-bad' })), 404);
   });
 
   test('PutObject with a wrong x-amz-content-sha256 → 400 XAmzContentSHA256Mismatch', async () => {
@@ -285,7 +257,7 @@ describe('refused uploads store nothing', () => {
       assert.equal(codeOf(bad.body), 'XAmzContentSHA256Mismatch');
       assert.match(bad.body, new RegExp(`<S3ComputedContentSHA256>${sha256hex(data)}</S3ComputedContentSHA256>`));
     });
-    await rejects(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sha-bad' })), 404);
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'sha-bad' })), 404);
   });
 
   test('an overwrite that fails its checksum leaves the previous version intact', async () => {
@@ -293,7 +265,7 @@ describe('refused uploads store nothing', () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'doc', Body: v1, Metadata: { version: '1' } }));
     const v2 = randomBytes(v1.length);
     await storesNothing(async () => {
-      await rejects(sdkStreamedPut({ Bucket: BUCKET, Key: 'doc', data: v2, Metadata: { version: '2' } }, true), 400, 'BadDigest');
+      await rejectsS3(sdkStreamedPut({ Bucket: BUCKET, Key: 'doc', data: v2, Metadata: { version: '2' } }, true), 400, 'BadDigest');
       const trailer = await putTrailer('doc', v2, wrongCrc32(crc32b64(v2)));
       assert.equal(trailer.status, 400, trailer.body);
       assert.equal(codeOf(trailer.body), 'BadDigest');

@@ -9,7 +9,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
 import {
   S3Client,
-  S3ServiceException,
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CopyObjectCommand,
@@ -40,6 +39,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Hash } from '@smithy/hash-node';
 import { DatafenceClient } from '@stockade/sdk';
+import { rejectsS3 } from '../helpers/s3.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 const MiB = 1024 * 1024;
@@ -75,17 +75,6 @@ async function newBucket(tag: string): Promise<string> {
   return b;
 }
 
-async function rejects(p: Promise<unknown>, status: number, code?: string): Promise<S3ServiceException> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof S3ServiceException, `expected an S3 error, got ${String(e)}`);
-    assert.equal(e.$metadata.httpStatusCode, status, `${e.name}: ${e.message}`);
-    if (code !== undefined) assert.equal(e.name, code, e.message);
-    return e;
-  }
-  assert.fail(`expected ${status} ${code ?? ''}`);
-}
 
 async function getBytes(input: GetObjectCommandInput, c = s3): Promise<{ body: Buffer; out: GetObjectCommandOutput }> {
   const out = await c.send(new GetObjectCommand(input));
@@ -183,20 +172,20 @@ describe('buckets', () => {
     assert.equal(list.Owner?.ID, srv.accountId);
     assert.ok(list.Buckets!.every((x) => x.CreationDate instanceof Date));
 
-    await rejects(s3.send(new CreateBucketCommand({ Bucket: b })), 409, 'BucketAlreadyOwnedByYou');
+    await rejectsS3(s3.send(new CreateBucketCommand({ Bucket: b })), 409, 'BucketAlreadyOwnedByYou');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'x', Body: 'x' }));
-    await rejects(s3.send(new DeleteBucketCommand({ Bucket: b })), 409, 'BucketNotEmpty');
+    await rejectsS3(s3.send(new DeleteBucketCommand({ Bucket: b })), 409, 'BucketNotEmpty');
     await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'x' }));
     await s3.send(new DeleteBucketCommand({ Bucket: b }));
-    await rejects(s3.send(new HeadBucketCommand({ Bucket: b })), 404);
-    await rejects(s3.send(new DeleteBucketCommand({ Bucket: b })), 404, 'NoSuchBucket');
-    await rejects(s3.send(new ListObjectsV2Command({ Bucket: b })), 404, 'NoSuchBucket');
+    await rejectsS3(s3.send(new HeadBucketCommand({ Bucket: b })), 404);
+    await rejectsS3(s3.send(new DeleteBucketCommand({ Bucket: b })), 404, 'NoSuchBucket');
+    await rejectsS3(s3.send(new ListObjectsV2Command({ Bucket: b })), 404, 'NoSuchBucket');
     await s3.send(new DeleteBucketCommand({ Bucket: eu }));
   });
 
   test('bucket names follow the S3 rules', async () => {
     for (const bad of ['ab', 'Upper-case', 'under_score', 'a..b', '192.168.1.1', '-start', 'end-', 'x'.repeat(64)]) {
-      await rejects(s3.send(new CreateBucketCommand({ Bucket: bad })), 400, 'InvalidBucketName');
+      await rejectsS3(s3.send(new CreateBucketCommand({ Bucket: bad })), 400, 'InvalidBucketName');
     }
     const ok = `a.b-${process.pid}`;
     await s3.send(new CreateBucketCommand({ Bucket: ok }));
@@ -206,20 +195,20 @@ describe('buckets', () => {
   test("another account's bucket: BucketAlreadyExists, and AccessDenied for every operation", async () => {
     const b = await newBucket('mine');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'secret' }));
-    await rejects(s3Other.send(new CreateBucketCommand({ Bucket: b })), 409, 'BucketAlreadyExists');
-    await rejects(s3Other.send(new HeadBucketCommand({ Bucket: b })), 403);
-    await rejects(s3Other.send(new GetObjectCommand({ Bucket: b, Key: 'k' })), 403, 'AccessDenied');
-    await rejects(s3Other.send(new HeadObjectCommand({ Bucket: b, Key: 'k' })), 403);
-    await rejects(s3Other.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' })), 403, 'AccessDenied');
-    await rejects(s3Other.send(new DeleteObjectCommand({ Bucket: b, Key: 'k' })), 403, 'AccessDenied');
-    await rejects(s3Other.send(new ListObjectsV2Command({ Bucket: b })), 403, 'AccessDenied');
-    await rejects(s3Other.send(new DeleteBucketCommand({ Bucket: b })), 403, 'AccessDenied');
-    await rejects(s3Other.send(new GetBucketLocationCommand({ Bucket: b })), 403, 'AccessDenied');
-    await rejects(s3Other.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'k' })), 403, 'AccessDenied');
+    await rejectsS3(s3Other.send(new CreateBucketCommand({ Bucket: b })), 409, 'BucketAlreadyExists');
+    await rejectsS3(s3Other.send(new HeadBucketCommand({ Bucket: b })), 403);
+    await rejectsS3(s3Other.send(new GetObjectCommand({ Bucket: b, Key: 'k' })), 403, 'AccessDenied');
+    await rejectsS3(s3Other.send(new HeadObjectCommand({ Bucket: b, Key: 'k' })), 403);
+    await rejectsS3(s3Other.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' })), 403, 'AccessDenied');
+    await rejectsS3(s3Other.send(new DeleteObjectCommand({ Bucket: b, Key: 'k' })), 403, 'AccessDenied');
+    await rejectsS3(s3Other.send(new ListObjectsV2Command({ Bucket: b })), 403, 'AccessDenied');
+    await rejectsS3(s3Other.send(new DeleteBucketCommand({ Bucket: b })), 403, 'AccessDenied');
+    await rejectsS3(s3Other.send(new GetBucketLocationCommand({ Bucket: b })), 403, 'AccessDenied');
+    await rejectsS3(s3Other.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'k' })), 403, 'AccessDenied');
     // Copying out of it into the other account's own bucket is denied too.
     const theirs = bucketName('theirs');
     await s3Other.send(new CreateBucketCommand({ Bucket: theirs }));
-    await rejects(s3Other.send(new CopyObjectCommand({ Bucket: theirs, Key: 'stolen', CopySource: `${b}/k` })), 403, 'AccessDenied');
+    await rejectsS3(s3Other.send(new CopyObjectCommand({ Bucket: theirs, Key: 'stolen', CopySource: `${b}/k` })), 403, 'AccessDenied');
     const mine = (await s3.send(new ListBucketsCommand({}))).Buckets!.map((x) => x.Name);
     assert.ok(!mine.includes(theirs));
     // The object is intact.
@@ -249,12 +238,12 @@ describe('authentication and routing', () => {
     const bad = await raw('GET', `/${b}`, { secret: 'not-the-secret' });
     assert.equal(bad.status, 403);
     assert.equal(codeOf(bad.body), 'SignatureDoesNotMatch');
-    await rejects(
+    await rejectsS3(
       client({ accessKeyId: srv.accessKeyId, secretAccessKey: 'wrong' }).send(new ListObjectsV2Command({ Bucket: b })),
       403,
       'SignatureDoesNotMatch',
     );
-    await rejects(client({ accessKeyId: 'STKNOSUCHKEY00000000', secretAccessKey: 'x' }).send(new ListBucketsCommand({})), 403, 'InvalidAccessKeyId');
+    await rejectsS3(client({ accessKeyId: 'STKNOSUCHKEY00000000', secretAccessKey: 'x' }).send(new ListBucketsCommand({})), 403, 'InvalidAccessKeyId');
   });
 
   test('presigned URLs: GET and PUT without an Authorization header', async () => {
@@ -291,7 +280,7 @@ describe('authentication and routing', () => {
 
   test('unknown sub-resource → 501 NotImplemented; wrong method → 405 MethodNotAllowed; errors carry request ids', async () => {
     const b = await newBucket('route');
-    await rejects(s3.send(new GetBucketAclCommand({ Bucket: b })), 501, 'NotImplemented');
+    await rejectsS3(s3.send(new GetBucketAclCommand({ Bucket: b })), 501, 'NotImplemented');
     const post = await raw('POST', `/${b}/some-key`);
     assert.equal(post.status, 405);
     assert.equal(codeOf(post.body), 'MethodNotAllowed');
@@ -383,7 +372,7 @@ describe('objects', () => {
     const badMd5 = await raw('PUT', `/${b}/badsum`, { body: 'abc', headers: { 'content-md5': createHash('md5').update('abd').digest('base64') } });
     assert.equal(badMd5.status, 400);
     assert.equal(codeOf(badMd5.body), 'BadDigest');
-    await rejects(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'badsum' })), 404);
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'badsum' })), 404);
   });
 
   test('empty objects, keys up to 1024 bytes, KeyTooLongError beyond', async () => {
@@ -394,7 +383,7 @@ describe('objects', () => {
     const longKey = 'k/' + 'é'.repeat(511); // 2 + 1022 = 1024 bytes
     await s3.send(new PutObjectCommand({ Bucket: b, Key: longKey, Body: 'long' }));
     assert.equal((await getBytes({ Bucket: b, Key: longKey })).body.toString(), 'long');
-    await rejects(s3.send(new PutObjectCommand({ Bucket: b, Key: longKey + 'x', Body: 'x' })), 400, 'KeyTooLongError');
+    await rejectsS3(s3.send(new PutObjectCommand({ Bucket: b, Key: longKey + 'x', Body: 'x' })), 400, 'KeyTooLongError');
   });
 
   test('conditional GET/HEAD: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since', async () => {
@@ -403,14 +392,14 @@ describe('objects', () => {
     const past = new Date(Date.now() - 3600_000);
     const future = new Date(Date.now() + 3600_000);
     assert.equal((await getBytes({ Bucket: b, Key: 'cond', IfMatch: etag })).body.toString(), 'conditional');
-    await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cond', IfMatch: '"0000"' })), 412, 'PreconditionFailed');
-    await rejects(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'cond', IfMatch: '"0000"' })), 412);
-    await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cond', IfNoneMatch: etag })), 304);
-    await rejects(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'cond', IfNoneMatch: etag })), 304);
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cond', IfMatch: '"0000"' })), 412, 'PreconditionFailed');
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'cond', IfMatch: '"0000"' })), 412);
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cond', IfNoneMatch: etag })), 304);
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'cond', IfNoneMatch: etag })), 304);
     assert.equal((await getBytes({ Bucket: b, Key: 'cond', IfNoneMatch: '"0000"' })).body.toString(), 'conditional');
-    await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cond', IfModifiedSince: future })), 304);
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cond', IfModifiedSince: future })), 304);
     assert.equal((await getBytes({ Bucket: b, Key: 'cond', IfModifiedSince: past })).body.toString(), 'conditional');
-    await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cond', IfUnmodifiedSince: past })), 412, 'PreconditionFailed');
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cond', IfUnmodifiedSince: past })), 412, 'PreconditionFailed');
     assert.equal((await getBytes({ Bucket: b, Key: 'cond', IfUnmodifiedSince: future })).body.toString(), 'conditional');
     // If-Match wins over If-Unmodified-Since; If-None-Match over If-Modified-Since.
     assert.equal((await getBytes({ Bucket: b, Key: 'cond', IfMatch: etag, IfUnmodifiedSince: past })).body.toString(), 'conditional');
@@ -428,7 +417,7 @@ describe('objects', () => {
     assert.deepEqual((await getBytes({ Bucket: b, Key: 'ranged', Range: 'bytes=9000-' })).body, data.subarray(9000));
     assert.deepEqual((await getBytes({ Bucket: b, Key: 'ranged', Range: 'bytes=9990-20000' })).body, data.subarray(9990));
     assert.deepEqual((await getBytes({ Bucket: b, Key: 'ranged', Range: 'bytes=-20000' })).body, data);
-    await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'ranged', Range: 'bytes=10000-' })), 416, 'InvalidRange');
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'ranged', Range: 'bytes=10000-' })), 416, 'InvalidRange');
     const rawRes = await raw('GET', `/${b}/ranged`, { headers: { range: 'bytes=20000-30000' } });
     assert.equal(rawRes.status, 416);
     assert.equal(rawRes.headers['content-range'], 'bytes */10000');
@@ -438,11 +427,11 @@ describe('objects', () => {
   test('delete, NoSuchKey, NoSuchBucket', async () => {
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'gone', Body: 'x' }));
     await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'gone' }));
-    await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'gone' })), 404, 'NoSuchKey');
-    await rejects(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'gone' })), 404, 'NotFound');
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'gone' })), 404, 'NoSuchKey');
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'gone' })), 404, 'NotFound');
     await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'gone' })); // deleting nothing succeeds
-    await rejects(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'x' })), 404, 'NoSuchBucket');
-    await rejects(s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'x', Body: 'x' })), 404, 'NoSuchBucket');
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'x' })), 404, 'NoSuchBucket');
+    await rejectsS3(s3.send(new PutObjectCommand({ Bucket: 'no-such-bucket-here', Key: 'x', Body: 'x' })), 404, 'NoSuchBucket');
   });
 
   test('DeleteObjects: batch, Quiet, with Content-MD5, malformed XML', async () => {
@@ -499,15 +488,15 @@ describe('objects', () => {
     assert.equal(out.ContentType, 'text/x-new');
     assert.deepEqual(out.Metadata, { origin: 'replaced' });
 
-    await rejects(s3.send(new CopyObjectCommand({ Bucket: b, Key: srcKey, CopySource: source })), 400, 'InvalidRequest');
+    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: b, Key: srcKey, CopySource: source })), 400, 'InvalidRequest');
     await s3.send(new CopyObjectCommand({ Bucket: b, Key: srcKey, CopySource: source, MetadataDirective: 'REPLACE', Metadata: { v: '2' } }));
     assert.deepEqual((await s3.send(new HeadObjectCommand({ Bucket: b, Key: srcKey }))).Metadata, { v: '2' });
 
-    await rejects(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c2', CopySource: source, CopySourceIfMatch: '"nope"' })), 412, 'PreconditionFailed');
-    await rejects(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c2', CopySource: source, CopySourceIfNoneMatch: put.ETag })), 412, 'PreconditionFailed');
+    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c2', CopySource: source, CopySourceIfMatch: '"nope"' })), 412, 'PreconditionFailed');
+    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c2', CopySource: source, CopySourceIfNoneMatch: put.ETag })), 412, 'PreconditionFailed');
     await s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c2', CopySource: source, CopySourceIfMatch: put.ETag }));
-    await rejects(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c3', CopySource: `${b}/no-such-key` })), 404, 'NoSuchKey');
-    await rejects(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c3', CopySource: `no-such-bucket-x/k` })), 404, 'NoSuchBucket');
+    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c3', CopySource: `${b}/no-such-key` })), 404, 'NoSuchKey');
+    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'c3', CopySource: `no-such-bucket-x/k` })), 404, 'NoSuchBucket');
   });
 
   test('overwrite is atomic: concurrent readers see one whole version or the other', async () => {
@@ -714,8 +703,8 @@ describe('multipart upload', () => {
     assert.ok(part2.body.equals(parts[1]!));
     assert.equal(part2.out.PartsCount, 5);
     assert.equal(part2.out.ContentRange, `bytes ${5 * MiB}-${10 * MiB - 1}/${whole.length}`);
-    await rejects(s3.send(new GetObjectCommand({ Bucket: b, Key: 'big/object.bin', PartNumber: 6 })), 416, 'InvalidPartNumber');
-    await rejects(s3.send(new ListPartsCommand({ Bucket: b, Key: 'big/object.bin', UploadId: uploadId })), 404, 'NoSuchUpload');
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'big/object.bin', PartNumber: 6 })), 416, 'InvalidPartNumber');
+    await rejectsS3(s3.send(new ListPartsCommand({ Bucket: b, Key: 'big/object.bin', UploadId: uploadId })), 404, 'NoSuchUpload');
     const after = await s3.send(new ListMultipartUploadsCommand({ Bucket: b }));
     assert.ok(!after.Uploads?.some((u) => u.UploadId === uploadId));
   });
@@ -727,11 +716,11 @@ describe('multipart upload', () => {
     const p2 = await s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId, PartNumber: 2, Body: 'last part' }));
     const send = (Parts: { PartNumber: number; ETag: string }[]) =>
       s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: key, UploadId, MultipartUpload: { Parts } }));
-    await rejects(send([{ PartNumber: 1, ETag: p1.ETag! }, { PartNumber: 2, ETag: p2.ETag! }]), 400, 'EntityTooSmall');
-    await rejects(send([{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }]), 400, 'InvalidPart');
-    await rejects(send([{ PartNumber: 3, ETag: p1.ETag! }]), 400, 'InvalidPart');
-    await rejects(send([{ PartNumber: 2, ETag: p2.ETag! }, { PartNumber: 1, ETag: p1.ETag! }]), 400, 'InvalidPartOrder');
-    await rejects(s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId, PartNumber: 10001, Body: 'x' })), 400, 'InvalidArgument');
+    await rejectsS3(send([{ PartNumber: 1, ETag: p1.ETag! }, { PartNumber: 2, ETag: p2.ETag! }]), 400, 'EntityTooSmall');
+    await rejectsS3(send([{ PartNumber: 1, ETag: '"00000000000000000000000000000000"' }]), 400, 'InvalidPart');
+    await rejectsS3(send([{ PartNumber: 3, ETag: p1.ETag! }]), 400, 'InvalidPart');
+    await rejectsS3(send([{ PartNumber: 2, ETag: p2.ETag! }, { PartNumber: 1, ETag: p1.ETag! }]), 400, 'InvalidPartOrder');
+    await rejectsS3(s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId, PartNumber: 10001, Body: 'x' })), 400, 'InvalidArgument');
     // A single small part is a valid (last) part.
     const one = await send([{ PartNumber: 2, ETag: p2.ETag! }]);
     assert.match(one.ETag!, /-1"$/);
@@ -740,9 +729,9 @@ describe('multipart upload', () => {
     const { UploadId: second } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: key }));
     await s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId: second, PartNumber: 1, Body: 'x' }));
     await s3.send(new AbortMultipartUploadCommand({ Bucket: b, Key: key, UploadId: second }));
-    await rejects(s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId: second, PartNumber: 1, Body: 'x' })), 404, 'NoSuchUpload');
-    await rejects(s3.send(new AbortMultipartUploadCommand({ Bucket: b, Key: key, UploadId: second })), 404, 'NoSuchUpload');
-    await rejects(s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId: 'nonexistent', PartNumber: 1, Body: 'x' })), 404, 'NoSuchUpload');
+    await rejectsS3(s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId: second, PartNumber: 1, Body: 'x' })), 404, 'NoSuchUpload');
+    await rejectsS3(s3.send(new AbortMultipartUploadCommand({ Bucket: b, Key: key, UploadId: second })), 404, 'NoSuchUpload');
+    await rejectsS3(s3.send(new UploadPartCommand({ Bucket: b, Key: key, UploadId: 'nonexistent', PartNumber: 1, Body: 'x' })), 404, 'NoSuchUpload');
     const malformed = await raw('POST', `/${b}/${key}`, { query: { uploadId: second! }, body: '<CompleteMultipartUpload><Part>' });
     assert.equal(codeOf(malformed.body), 'NoSuchUpload');
     const { UploadId: third } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: key }));
@@ -781,7 +770,7 @@ describe('multipart upload', () => {
     );
     assert.equal(c1.CopyPartResult?.ETag, `"${md5hex(src.subarray(0, 5 * MiB))}"`);
     const c2 = await s3.send(new UploadPartCopyCommand({ Bucket: b, Key: key, UploadId, PartNumber: 2, CopySource: `${b}/copy-src` }));
-    await rejects(
+    await rejectsS3(
       s3.send(new UploadPartCopyCommand({ Bucket: b, Key: key, UploadId, PartNumber: 3, CopySource: `${b}/copy-src`, CopySourceRange: `bytes=0-${7 * MiB}` })),
       400,
       'InvalidArgument',
