@@ -4,14 +4,12 @@
  * cp, ls, mb, rb (cli/s3.ts).
  * Errors in the command line print one clear line and exit non-zero.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseCommandLine, UsageError } from './args.js';
 import { ROLES, type Role } from '@stockade/sdk';
 import { defaultConfig, type Config } from '../config.js';
 import { coverageMarkdown, coverageText } from '../coverage.js';
 
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 const USAGE = `usage: stockade <command> [options]
 
@@ -48,11 +46,7 @@ const common = {
 } as const satisfies ParseArgsConfig['options'];
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options: { ...common, ...options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseCommandLine(args, common, options);
 }
 
 function configFrom(values: Record<string, unknown>): Config {
@@ -278,6 +272,5 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((e: unknown) => {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`stockade: ${msg.split('\n')[0]}\n`);
-  // cli/s3.ts throws its own UsageError (same name): both mean a bad command line.
-  process.exit(e instanceof UsageError || (e instanceof Error && e.name === 'UsageError') ? 2 : 1);
+  process.exit(e instanceof UsageError ? 2 : 1);
 });

@@ -17,13 +17,11 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { parseCommandLine, UsageError } from './args.js';
 import type * as S3 from '@aws-sdk/client-s3';
 import { loadAwsSdk } from '../store/blobs-s3.js';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 /** An error that is already one clear line. */
 class CommandError extends Error {}
@@ -41,11 +39,7 @@ const connection = {
 } as const satisfies ParseArgsConfig['options'];
 
 function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O) {
-  try {
-    return parseArgs({ args, options: { ...connection, ...options }, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  return parseCommandLine(args, connection, options);
 }
 
 interface S3Url {

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { testDatabaseUrl } from '../helpers/db.js';
-import { CLI, cliEnv, runCli, type RunResult } from '../helpers/cli.js';
+import { CLI, cliEnv, runCli, untilExit, type RunResult } from '../helpers/cli.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -56,23 +56,9 @@ function runWithStdin(args: string[], input: Buffer | null, opts: { env: NodeJS.
 }
 
 /** Runs a shell command line under a pseudo-terminal (`script` from util-linux). */
-function runScript(cmd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: cliEnv({ COLUMNS: '100' }), stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`script -qec ${cmd}: no exit within 60 s\n${stdout}\n${stderr}`));
-    }, 60_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runScript(cmd: string): Promise<RunResult> {
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: cliEnv({ COLUMNS: '100' }), stdio: ['ignore', 'pipe', 'pipe'] });
+  return untilExit(child, `script -qec ${cmd}`, 60_000);
 }
 
 const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;

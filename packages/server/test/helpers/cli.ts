@@ -38,22 +38,17 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
-/** Runs `stockade …args` to completion. */
-export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+/** Collects a child's output until it exits; SIGKILLs it and rejects after `timeoutMs`. */
+export function untilExit(child: ChildProcess, what: string, timeoutMs: number): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: opts.env ?? cliEnv(),
-      cwd: opts.cwd ?? REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`stockade ${args.join(' ')}: no exit within ${opts.timeoutMs ?? 20_000} ms\n${stdout}\n${stderr}`));
-    }, opts.timeoutMs ?? 20_000);
+      reject(new Error(`${what}: no exit within ${timeoutMs} ms\n${stdout}\n${stderr}`));
+    }, timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
       reject(e);
@@ -63,6 +58,16 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Runs `stockade …args` to completion. */
+export function runCli(args: string[], opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: opts.env ?? cliEnv(),
+    cwd: opts.cwd ?? REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return untilExit(child, `stockade ${args.join(' ')}`, opts.timeoutMs ?? 20_000);
 }
 
 export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
