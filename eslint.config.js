@@ -27,6 +27,41 @@ export default tseslint.config(
     },
   },
   {
+    // One shape for every service: a service uses the platform (context, platform/, store/, tasks/)
+    // and other services only through their `api.ts`; never the gateway's internals or app.ts.
+    files: ['packages/server/src/services/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/gateway/*'], message: 'services do not use gateway internals: use platform/ (errors, service, i18n)' },
+            { group: ['**/app.js', '**/control.js', '**/admin.js'], message: 'services depend on context.ts, not on the composition root' },
+            {
+              // `../<other service>/<anything but api.js>` (the platform is at `../../`)
+              regex: '^\\.\\./(?!\\.\\.)[^/]+/(?!api\\.js$)',
+              message: "a service reaches another only through that service's api.ts",
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Transactions are opened with store.tx(), which guards the root connection while one is open.
+    files: ['packages/server/src/**/*.ts'],
+    ignores: ['packages/server/src/store/db.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='transaction'][arguments.length=0]",
+          message: 'open transactions with store.tx(fn) (it refuses the root connection inside the transaction)',
+        },
+      ],
+    },
+  },
+  {
     files: ['**/*.mjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {

@@ -1,17 +1,17 @@
 /** Management operations the CLI runs directly against the database (accounts, keys, fences). */
 import type { Role } from '@stockade/sdk';
+import { pino } from 'pino';
 import type { Config } from './config.js';
-import { openDatabase, type Store } from './store/db.js';
-import { migrate } from './store/migrations.js';
-import { SecretBox } from './iam/secrets.js';
-import { Iam } from './iam/iam.js';
-import { systemClock } from './tasks/clock.js';
-import { createFence, listFences, type FenceRow } from './services/datafence/fences.js';
+import type { Iam } from './iam/iam.js';
+import type { Store } from './store/db.js';
+import { Platform, type Credentials } from './platform/runtime.js';
+import type { FenceRow } from './services/datafence/tables.js';
 
 export interface AdminContext {
   store: Store;
   iam: Iam;
-  createAccount(name: string): Promise<{ accountId: string; accessKeyId: string; secretAccessKey: string }>;
+  platform: Platform;
+  createAccount(name: string): Promise<Credentials>;
   createKey(opts: { role: Role; accountId?: string; userName?: string }): Promise<{
     accountId: string;
     userName: string;
@@ -25,13 +25,8 @@ export interface AdminContext {
 }
 
 export async function openAdmin(config: Config): Promise<AdminContext> {
-  const store = await openDatabase({ dataDir: config.dataDir, url: config.databaseUrl, schema: config.databaseSchema });
-  await migrate(store).catch(async (e: unknown) => {
-    await store.close();
-    throw e;
-  });
-  const clock = systemClock;
-  const iam = new Iam(store.db, SecretBox.fromEnvOrFile(config.dataDir), clock);
+  const platform = await Platform.open(config, { headless: true, logger: pino({ level: 'silent' }) });
+  const { store, iam } = platform.ctx;
 
   const accountOrFirst = async (accountId?: string): Promise<string> => {
     if (accountId) {
@@ -46,13 +41,8 @@ export async function openAdmin(config: Config): Promise<AdminContext> {
   return {
     store,
     iam,
-    async createAccount(name) {
-      const account = await iam.createAccount(name);
-      const owner = await iam.createUser(account.id, 'owner', 'owner');
-      const key = await iam.createKey(owner.id);
-      await createFence({ store, clock }, account.id, { name: 'fence-1', description: 'Default Datafence' });
-      return { accountId: account.id, ...key };
-    },
+    platform,
+    createAccount: (name) => store.tx((trx) => platform.provisionAccount(trx, { name })),
     async createKey({ role, accountId, userName }) {
       const account = await accountOrFirst(accountId);
       const name = userName ?? role;
@@ -62,14 +52,10 @@ export async function openAdmin(config: Config): Promise<AdminContext> {
       return { accountId: account, userName: name, role, ...key };
     },
     async createFence(name, accountId, description) {
-      return createFence({ store, clock }, await accountOrFirst(accountId), { name, description });
+      const account = await accountOrFirst(accountId);
+      return store.tx((trx) => platform.ctx.api('datafence').createFence(trx, account, { name, ...(description !== undefined ? { description } : {}) }));
     },
-    async listFences(accountId) {
-      if (accountId) return listFences(store.db, accountId);
-      const out: FenceRow[] = [];
-      for (const a of await iam.listAccounts()) out.push(...(await listFences(store.db, a.id)));
-      return out;
-    },
-    close: () => store.close(),
+    listFences: (accountId) => platform.ctx.api('datafence').listFences(accountId),
+    close: () => platform.close(),
   };
 }

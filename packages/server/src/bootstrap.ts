@@ -1,19 +1,15 @@
 /**
- * First start: with an empty database, create an account, its owner user and key, a default
- * Datafence, and write `<data>/credentials.json` (mode 0600). `STOCKADE_ACCESS_KEY_ID` and
- * `STOCKADE_SECRET_ACCESS_KEY` seed that key with known values (tests, CI); if the data
- * directory already exists, the seeded key is added to the first account when it is missing.
+ * First start: with an empty database, create an account, its owner user and key and what each
+ * service gives a new account (a default Datafence), in one transaction, and write
+ * `<data>/credentials.json` (mode 0600). `STOCKADE_ACCESS_KEY_ID` and `STOCKADE_SECRET_ACCESS_KEY`
+ * seed that key with known values (tests, CI); if the database already has an account, the seeded
+ * key is added to the first account when it is missing.
  */
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { AppContext } from './app.js';
-import { createFence } from './services/datafence/fences.js';
+import type { Credentials, Platform } from './platform/runtime.js';
 
-export interface Credentials {
-  accountId: string;
-  accessKeyId: string;
-  secretAccessKey: string;
-}
+export type { Credentials } from './platform/runtime.js';
 
 export interface BootstrapResult {
   /** The bootstrap credentials when known (created now, seeded, or read from the file). */
@@ -40,36 +36,25 @@ function writeCredentials(file: string, c: Credentials): void {
   writeFileSync(file, JSON.stringify(c, null, 2) + '\n', { mode: 0o600 });
 }
 
-export async function bootstrap(ctx: AppContext, env: NodeJS.ProcessEnv): Promise<BootstrapResult> {
-  const { iam } = ctx;
-  mkdirSync(ctx.config.dataDir, { recursive: true });
-  const credentialsFile = join(ctx.config.dataDir, 'credentials.json');
+export async function bootstrap(platform: Platform, env: NodeJS.ProcessEnv): Promise<BootstrapResult> {
+  const { iam, config, logger } = platform.ctx;
+  mkdirSync(config.dataDir, { recursive: true });
+  const credentialsFile = join(config.dataDir, 'credentials.json');
   const seeded =
     env.STOCKADE_ACCESS_KEY_ID && env.STOCKADE_SECRET_ACCESS_KEY
       ? { accessKeyId: env.STOCKADE_ACCESS_KEY_ID, secretAccessKey: env.STOCKADE_SECRET_ACCESS_KEY }
       : undefined;
 
-  const accounts = await iam.listAccounts();
-  if (accounts.length === 0) {
-    try {
-      const account = await iam.createAccount('default');
-      const owner = await iam.createUser(account.id, 'owner', 'owner');
-      const key = await iam.createKey(owner.id, seeded);
-      await createFence(ctx, account.id, { name: 'fence-1', description: 'Default Datafence' });
-      const credentials = { accountId: account.id, ...key };
-      writeCredentials(credentialsFile, credentials);
-      ctx.logger.debug({ accountId: account.id }, 'first start: created the owner account');
-      return { credentials, credentialsFile, created: true };
-    } catch (e) {
-      // Another process sharing the database bootstrapped at the same moment: use its account.
-      if ((await iam.listAccounts()).length === 0) throw e;
-    }
+  const created = await platform.provisionFirstAccount(seeded);
+  if (created) {
+    writeCredentials(credentialsFile, created);
+    logger.debug({ accountId: created.accountId }, 'first start: created the owner account');
+    return { credentials: created, credentialsFile, created: true };
   }
 
   const first = (await iam.listAccounts())[0];
   if (seeded && first) {
-    const existing = await iam.resolve(seeded.accessKeyId);
-    if (!existing) {
+    if (!(await iam.resolve(seeded.accessKeyId))) {
       const owner = (await iam.findUser(first.id, 'owner')) ?? { id: (await iam.createUser(first.id, 'owner', 'owner')).id };
       try {
         await iam.createKey(owner.id, seeded);

@@ -23,6 +23,16 @@ export interface Config {
   bodyLimit: number;
   taskLeaseMs: number;
   taskPollMs: number;
+  /**
+   * Tests: every error a handler raises must be one its operation declares, and every success body
+   * must match its response schema; a violation answers 500 and is recorded (gateway/contract.ts).
+   */
+  contractChecks: boolean;
+  /**
+   * Where volumes (CFS file systems, box NAS) live; default `<dataDir>/volumes`. With several
+   * processes on one database, every process must name the same shared directory.
+   */
+  volumesDir?: string;
   /** Where object content goes: `local` (`<dataDir>/blobs`) or an external S3-compatible bucket. Volumes stay local. */
   blobBackend: BlobBackend;
   /** `s3` backend: endpoint URL (path-style addressing is used). */
@@ -55,6 +65,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bodyLimit: 10 * 1024 * 1024,
     taskLeaseMs: env.STOCKADE_TASK_LEASE_MS ? Number(env.STOCKADE_TASK_LEASE_MS) : 30_000,
     taskPollMs: 250,
+    contractChecks: env.STOCKADE_CONTRACT_CHECKS === '1',
+    volumesDir: env.STOCKADE_VOLUMES_DIR ? resolve(env.STOCKADE_VOLUMES_DIR) : undefined,
     blobBackend: env.STOCKADE_BLOB_BACKEND === 's3' ? 's3' : 'local',
     blobS3Endpoint: env.STOCKADE_BLOB_S3_ENDPOINT || undefined,
     blobS3Bucket: env.STOCKADE_BLOB_S3_BUCKET || undefined,

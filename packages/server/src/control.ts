@@ -3,14 +3,11 @@
  * controls (health, reset, tasks/run, tasks, transitions, gc) only in the dev profile.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { AppContext } from './app.js';
 import type { BootstrapResult } from './bootstrap.js';
+import type { Platform } from './platform/runtime.js';
 import { openApiDocument } from './openapi.js';
 import { isImplemented } from './coverage.js';
 import { transitionsFromJSON } from './tasks/lifecycle.js';
-import { createFence } from './services/datafence/fences.js';
 import { collectGarbage } from './store/blobs.js';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
@@ -31,14 +28,9 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : {};
 }
 
-/** Tables that `reset` empties (IAM tables are kept: every account, user and key survives). */
-const RESETTABLE = [
-  'tasks', 'idempotency', 'probe_runs', 'audit_events', 'blobs', 'custom_images', 'dataflow_jobs', 'cfs_file_systems', 'fences',
-  's3_buckets', 's3_objects', 's3_object_blobs', 's3_uploads', 's3_parts',
-] as const;
-
-export function controlRoutes(ctx: AppContext, boot: BootstrapResult, opts: { testControls?: boolean } = {}) {
+export function controlRoutes(platform: Platform, boot: BootstrapResult, opts: { testControls?: boolean } = {}) {
   const testControls = opts.testControls ?? true;
+  const { ctx } = platform;
   let openapi: string | undefined;
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
     const method = req.method ?? 'GET';
@@ -55,17 +47,7 @@ export function controlRoutes(ctx: AppContext, boot: BootstrapResult, opts: { te
         return true;
       }
       if (path === '/_stockade/reset' && method === 'POST') {
-        await ctx.store.db.transaction().execute(async (trx) => {
-          for (const table of RESETTABLE) await trx.deleteFrom(table).execute();
-        });
-        await rm(join(ctx.config.dataDir, 'volumes'), { recursive: true, force: true });
-        // No `blobs` row is left, so every stored file is content nothing refers to.
-        for await (const entry of ctx.blobs.entries()) await ctx.blobs.deleteEntry(entry);
-        ctx.lifecycle.reset();
-        // Every account gets its default Datafence back, as on first start.
-        for (const account of await ctx.iam.listAccounts()) {
-          await createFence(ctx, account.id, { name: 'fence-1', description: 'Default Datafence' });
-        }
+        await platform.reset();
         json(res, 200, { status: 'reset', accountId: boot.credentials?.accountId ?? null });
         return true;
       }
@@ -75,20 +57,26 @@ export function controlRoutes(ctx: AppContext, boot: BootstrapResult, opts: { te
         return true;
       }
       if (path === '/_stockade/tasks' && method === 'POST') {
-        // Enqueue probe tasks: proves that a cluster of processes runs each task exactly once.
-        const body = (await readJson(req)) as { kind?: unknown; count?: unknown; ms?: unknown };
+        // Enqueue probe tasks: proves that a cluster of processes runs each task exactly once. With
+        // `dedupeKeys`, probe i carries key i: however many processes enqueue it, one task exists.
+        const body = (await readJson(req)) as { kind?: unknown; count?: unknown; ms?: unknown; dedupeKeys?: unknown };
         const count = Number(body.count ?? 1);
         const ms = Number(body.ms ?? 0);
-        if (body.kind !== 'probe' || !Number.isInteger(count) || count < 1 || count > 100_000 || !(ms >= 0 && ms <= 600_000)) {
-          json(res, 400, { error: 'expected {"kind":"probe","count":1..100000,"ms":0..600000}' });
+        const keys = body.dedupeKeys;
+        const keysOk = keys === undefined || (Array.isArray(keys) && keys.length === count && keys.every((k) => typeof k === 'string' && k.length > 0 && k.length <= 200));
+        if (body.kind !== 'probe' || !Number.isInteger(count) || count < 1 || count > 100_000 || !(ms >= 0 && ms <= 600_000) || !keysOk) {
+          json(res, 400, { error: 'expected {"kind":"probe","count":1..100000,"ms":0..600000,"dedupeKeys"?:[count strings]}' });
           return true;
         }
         const ids: number[] = [];
-        await ctx.store.db.transaction().execute(async (trx) => {
-          for (let i = 0; i < count; i++) ids.push(await ctx.runner.enqueue('probe', { ms }, { db: trx }));
+        await ctx.store.tx(async (trx) => {
+          for (let i = 0; i < count; i++) {
+            const dedupeKey = (keys as string[] | undefined)?.[i];
+            ids.push(await ctx.runner.enqueue('probe', { ms }, { db: trx, ...(dedupeKey ? { dedupeKey } : {}) }));
+          }
         });
         ctx.runner.wake();
-        json(res, 200, { enqueued: ids.length, first: ids[0], last: ids[ids.length - 1] });
+        json(res, 200, { enqueued: ids.length, first: ids[0], last: ids[ids.length - 1], ids });
         return true;
       }
       if (path === '/_stockade/gc' && method === 'POST') {

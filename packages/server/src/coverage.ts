@@ -1,6 +1,6 @@
 /** The coverage matrix: every operation of the four services and whether this server implements it. */
 import { allOperations, S3_OPERATIONS, type OperationDef, type ServiceName } from '@stockade/sdk';
-import { serviceHandlers } from './services/index.js';
+import { handlerTables, rawOperations } from './platform/registry.js';
 
 export interface CoverageRow {
   service: ServiceName;
@@ -11,10 +11,12 @@ export interface CoverageRow {
 }
 
 const keyByDef = new Map<OperationDef, string>(allOperations().map(({ key, def }) => [def, key]));
+const handlers = handlerTables();
+const raw = rawOperations();
 
 export function isImplemented(def: OperationDef): boolean {
   const key = keyByDef.get(def);
-  return key !== undefined && key in serviceHandlers[def.service];
+  return key !== undefined && def.service !== 's3' && key in handlers[def.service];
 }
 
 export function coverageRows(): CoverageRow[] {
@@ -27,7 +29,7 @@ export function coverageRows(): CoverageRow[] {
   }));
   // S3 keeps its own routing table (method + query flags); listed here by name.
   for (const name of S3_OPERATIONS) {
-    rows.push({ service: 's3', operation: name, method: '', path: '', state: name in serviceHandlers.s3 ? 'implemented' : 'missing' });
+    rows.push({ service: 's3', operation: name, method: '', path: '', state: raw.has(name) ? 'implemented' : 'missing' });
   }
   return rows;
 }

@@ -160,6 +160,7 @@ export const cfsOps = {
     summary: 'Create a file system (postpaid)',
     role: 'owner',
     query: Type.Object({ clientToken: ClientToken }),
+    idempotencyToken: 'clientToken',
     body: Type.Object({
       fsName: FsName,
       zone: Type.String({ minLength: 1, description: 'availability zone, e.g. zoneB' }),
@@ -267,6 +268,7 @@ export const cfsOps = {
     role: 'owner',
     params: fsParams,
     query: Type.Object({ clientToken: ClientToken }),
+    idempotencyToken: 'clientToken',
     body: Type.Object({
       subnetId: Type.String({ minLength: 1 }),
       vpcId: Type.String({ minLength: 1 }),
@@ -347,6 +349,7 @@ export const cfsOps = {
     summary: 'Create a permission (access) group',
     role: 'owner',
     query: Type.Object({ clientToken: ClientToken }),
+    idempotencyToken: 'clientToken',
     body: Type.Object({ accessGroupName: AgName, description: Type.Optional(Description) }),
     errors: [
       E.inappropriateJson,
@@ -407,6 +410,7 @@ export const cfsOps = {
     role: 'owner',
     params: agParams,
     query: Type.Object({ clientToken: ClientToken }),
+    idempotencyToken: 'clientToken',
     body: AccessRuleInput,
     /** Not documented; inferred from the batch call's per-rule result. */
     response: CreateAccessRuleResult,
@@ -427,6 +431,7 @@ export const cfsOps = {
     summary: 'Add up to 100 rules to an access group (snake_case body)',
     role: 'owner',
     query: Type.Object({ clientToken: ClientToken }),
+    idempotencyToken: 'clientToken',
     body: Type.Object({
       ag_name: AgName,
       access_rules: Type.Array(

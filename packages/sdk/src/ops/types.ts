@@ -59,6 +59,12 @@ export interface OperationDef<
   successStatus?: number;
   auth: AuthScheme;
   role: Role;
+  /**
+   * The input field holding a client idempotency token (CFS `clientToken`). The gateway applies
+   * it: a retry with the same token and parameters gets the first answer again without running
+   * the operation; other parameters get the service's mismatch error.
+   */
+  idempotencyToken?: string;
   errors: DocumentedError[];
 }
 

@@ -1,29 +1,10 @@
 /**
- * Localised texts of the NCP services, selected by `x-ncp-lang` (en-US default, ko-KR, zh-CN).
- * English status names follow datafence.md §1.2–§1.4; Korean ones are the documented console texts;
- * Chinese ones are our translation (not documented).
+ * Texts of the failures the gateway raises itself (authentication, routing, body, validation),
+ * in each language of `x-ncp-lang`. Services keep their own texts with them.
  */
-export type Lang = 'en-US' | 'ko-KR' | 'zh-CN';
-export const LANGS: readonly Lang[] = ['en-US', 'ko-KR', 'zh-CN'];
+import type { Lang, Texts } from '../platform/i18n.js';
 
-export function parseLang(header: string | undefined): Lang {
-  if (!header) return 'en-US';
-  const h = header.trim().toLowerCase();
-  if (h.startsWith('ko')) return 'ko-KR';
-  if (h.startsWith('zh')) return 'zh-CN';
-  return 'en-US';
-}
-
-type Texts = Record<Lang, string>;
-
-/** statusName of fences, boxes and infrastructure (§1.2). */
-export const RESOURCE_STATUS: Record<string, Texts> = {
-  INITIALIZE: { 'en-US': 'Creating infrastructure', 'ko-KR': '인프라 생성중', 'zh-CN': '正在创建基础设施' },
-  USE: { 'en-US': 'In use', 'ko-KR': '이용중', 'zh-CN': '使用中' },
-  ING: { 'en-US': 'Changing', 'ko-KR': '변경 중', 'zh-CN': '变更中' },
-  RETURN: { 'en-US': 'Terminating', 'ko-KR': '반납중', 'zh-CN': '正在退还' },
-  TERMINATE: { 'en-US': 'Termination completed', 'ko-KR': '반납완료', 'zh-CN': '退还完成' },
-};
+export { parseLang, LANGS, type Lang } from '../platform/i18n.js';
 
 /** Messages of gateway and service errors. `{x}` placeholders are filled by `t`. */
 const MESSAGES = {
@@ -87,16 +68,6 @@ const MESSAGES = {
     'ko-KR': '이 서버는 {operation} 작업을 아직 구현하지 않았습니다.',
     'zh-CN': '此服务器尚未实现操作 {operation}。',
   },
-  'fence.notFound': {
-    'en-US': 'The Datafence {fenceId} does not exist.',
-    'ko-KR': 'Datafence {fenceId}이(가) 존재하지 않습니다.',
-    'zh-CN': 'Datafence {fenceId} 不存在。',
-  },
-  'job.notFound': {
-    'en-US': 'Job not found: {jobId}',
-    'ko-KR': '작업을 찾을 수 없습니다: {jobId}',
-    'zh-CN': '未找到作业：{jobId}',
-  },
 } satisfies Record<string, Texts>;
 
 export type MessageKey = keyof typeof MESSAGES;
@@ -104,8 +75,4 @@ export type MessageKey = keyof typeof MESSAGES;
 export function t(lang: Lang, key: MessageKey, params: Record<string, string | number> = {}): string {
   const text = MESSAGES[key][lang];
   return text.replace(/\{(\w+)\}/g, (m, name: string) => (name in params ? String(params[name]) : m));
-}
-
-export function statusName(lang: Lang, code: string): string {
-  return RESOURCE_STATUS[code]?.[lang] ?? code;
 }

@@ -3,8 +3,9 @@
  * how an ApiError is rendered (DESIGN.md "Error envelopes differ per service").
  */
 import type { ServiceName } from '@stockade/sdk';
-import { ApiError, type GenericFailure } from './errors.js';
-import { t, type Lang } from './i18n.js';
+import { ApiError, type GenericFailure } from '../platform/errors.js';
+import type { Lang } from '../platform/i18n.js';
+import { t } from './i18n.js';
 
 export interface RenderedError {
   status: number;
@@ -55,6 +56,7 @@ export const datafenceProtocol: Protocol = {
     const gw = ncpGateway(kind, lang, detail);
     if (gw) return gw;
     if (kind === 'notImplemented') return new ApiError(500, '10007', detail, detail);
+    // idempotency: no Datafence operation declares a token (the generic parameter error if one did).
     // validation, malformed body, wrong content type: the service's "invalid request" code (§6.1).
     return new ApiError(400, '10001', t(lang, 'invalid.parameter'), detail);
   },
@@ -120,6 +122,10 @@ export const cfsProtocol: Protocol = {
         return new ApiError(404, 'NoSuchKey', 'The resource you requested does not exist', detail);
       case 'internal':
         return new ApiError(500, 'InternalError', 'We encountered an internal error. Please try again.', detail);
+      case 'idempotencyMismatch':
+        return new ApiError(403, 'IdempotentParameterMismatch', detail, detail);
+      case 'idempotencyInFlight':
+        return new ApiError(409, 'MultiRequestConflict', detail, detail);
       case 'validation':
         return new ApiError(
           400,

@@ -5,38 +5,34 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { allOperations, roleSatisfies, type OperationDef, type ServiceName } from '@stockade/sdk';
-import { ApiError, type GenericFailure } from './errors.js';
-import { parseLang, t, type Lang } from './i18n.js';
+import { ApiError, type GenericFailure } from '../platform/errors.js';
+import { parseLang, type Lang } from '../platform/i18n.js';
+import { Reply, Serialized, type Handler, type RawService } from '../platform/service.js';
+import type { RunningService } from '../platform/runtime.js';
+import type { AppContext, RequestContext } from '../context.js';
+import type { ResolvedKey } from '../iam/iam.js';
+import { IdempotencyError, withIdempotency, type IdempotencyContext } from '../store/idempotency.js';
+import { ContractChecker } from './contract.js';
+import { t } from './i18n.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
 import { Router } from './router.js';
 import { validate, unknownFields, ValidationFailure } from './validate.js';
 import { verifyBce, verifyNcp, type SignedRequest } from './verify.js';
-import { Reply, Serialized, type Handler, type RequestContext } from './handler.js';
-import type { AppContext } from '../app.js';
-import type { ResolvedKey } from '../iam/iam.js';
 
 type Scheme = 'ncp' | 'bce' | 'sigv4';
 
 const NCP_SERVICES: ServiceName[] = ['datafence', 'dataflow'];
 
-/** What the gateway already knows about a request when it hands it to a raw (streaming) service. */
-export interface RawRequestInfo {
-  requestId: string;
-  /** Request-target as received: path and query, percent-encoding preserved. */
-  target: string;
-  rawPath: string;
-  rawQuery: string | null;
-}
-
-/** A service that handles its own requests end to end (Object Storage: streaming bodies, XML). */
-export type RawService = (req: IncomingMessage, res: ServerResponse, info: RawRequestInfo) => Promise<void>;
-
 export interface GatewayOptions {
-  handlers: Record<ServiceName, Record<string, Handler>>;
-  /** Object Storage (S3 API): requests signed with AWS SigV4, or addressed to an `s3.` host. */
-  s3?: RawService;
+  /** The running services: operation-table handlers by the service they serve; S3 by its raw entry. */
+  services: readonly RunningService[];
   /** Extra routes outside the signed APIs (`/_stockade/…`); return false to fall through. */
   control?: (req: IncomingMessage, res: ServerResponse, path: string) => Promise<boolean>;
+}
+
+interface Served {
+  handlers: Record<string, Handler>;
+  instance: unknown;
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -106,6 +102,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 
 export class Gateway {
   private readonly routers = new Map<ServiceName, Router>();
+  private readonly served = new Map<ServiceName, Served>();
+  private readonly s3?: RawService;
+  /** With `config.contractChecks` (tests): the operation table's promises, checked on every answer. */
+  readonly contract: ContractChecker | null;
 
   constructor(
     private readonly app: AppContext,
@@ -116,6 +116,11 @@ export class Gateway {
       if (!r) this.routers.set(def.service, (r = new Router()));
       r.add(key, def);
     }
+    for (const { module, instance } of opts.services) {
+      if (module.serves && module.handlers) this.served.set(module.serves, { handlers: module.handlers, instance });
+      if (module.name === 's3' && instance.raw) this.s3 = instance.raw;
+    }
+    this.contract = app.config.contractChecks ? new ContractChecker(app.logger) : null;
   }
 
   listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -163,7 +168,7 @@ export class Gateway {
       this.reply(res, protocol, protocol.failure(kind, lang, detail), renderCtx);
 
     if (scheme === 'sigv4') {
-      if (this.opts.s3) return this.opts.s3(req, res, { requestId, target, rawPath, rawQuery });
+      if (this.s3) return this.s3(req, res, { requestId, target, rawPath, rawQuery });
       return fail(PROTOCOLS.s3, 'notImplemented', 'Object Storage (S3 API) is not implemented by this server.');
     }
 
@@ -206,31 +211,103 @@ export class Gateway {
       throw e;
     }
 
-    // 5. Run the handler.
-    const handler = this.opts.handlers[def.service]?.[match.key];
-    if (!handler) return fail(protocol, 'notImplemented', t(lang, 'not.implemented', { operation: def.name }));
-    const ctx: RequestContext = {
+    // 5. Run the handler (through the token's record when the operation declares idempotency).
+    const served = this.served.get(def.service);
+    const handler = served?.handlers[match.key];
+    if (!served || !handler) return fail(protocol, 'notImplemented', t(lang, 'not.implemented', { operation: def.name }));
+    const tokenField = def.idempotencyToken;
+    const token = tokenField !== undefined ? input[tokenField] : undefined;
+    let idem: IdempotencyContext<unknown> | undefined;
+    const ctx = this.requestContext(req, def, served.instance, key, lang, requestId, () => idem);
+    const successStatus = def.successStatus ?? 200;
+    const run = async (): Promise<{ status: number; body: unknown; headers?: Record<string, string> }> => {
+      const result = await handler(ctx, input);
+      return result instanceof Reply ? { status: result.status, body: result.body, headers: result.headers } : { status: successStatus, body: result };
+    };
+    let outcome: { status: number; body: unknown; headers?: Record<string, string> };
+    try {
+      if (typeof token === 'string' && token !== '') {
+        const { [tokenField!]: _token, ...params } = input;
+        outcome = await withIdempotency(
+          this.app.store,
+          this.app.clock,
+          { accountId: key.accountId, operation: def.name, token, params },
+          async (ic) => {
+            idem = ic;
+            const r = await run();
+            return { status: r.status, body: r.body instanceof Serialized ? r.body.value : r.body };
+          },
+        );
+      } else {
+        outcome = await run();
+      }
+    } catch (e) {
+      if (e instanceof IdempotencyError) {
+        return this.reply(res, protocol, protocol.failure(e.code === 'IdempotentParameterMismatch' ? 'idempotencyMismatch' : 'idempotencyInFlight', lang, e.message), renderCtx);
+      }
+      if (e instanceof ApiError) {
+        const violation = this.contract?.checkError(def, e);
+        if (violation) return fail(protocol, 'internal', violation);
+        return this.reply(res, protocol, e, renderCtx);
+      }
+      this.app.logger.error({ err: e, op: def.name, requestId }, 'handler failed');
+      return fail(protocol, 'internal', `Request ${requestId} failed unexpectedly.`);
+    }
+    const violation = this.contract?.checkResponse(def, outcome.status, outcome.body instanceof Serialized ? outcome.body.value : outcome.body);
+    if (violation) return fail(protocol, 'internal', violation);
+    const headers: Record<string, string> = { ...outcome.headers };
+    if (def.service === 'cfs') headers['x-bce-request-id'] = requestId;
+    if (outcome.body === undefined) return send(res, outcome.status, headers, undefined);
+    headers['content-type'] ??= def.service === 'cfs' ? 'application/json;charset=UTF-8' : 'application/json';
+    send(res, outcome.status, headers, outcome.body instanceof Serialized ? outcome.body.bytes : JSON.stringify(outcome.body));
+  }
+
+  /** The context a handler gets: who, where, and the transaction that carries its changes. */
+  private requestContext(
+    req: IncomingMessage,
+    def: OperationDef,
+    svc: unknown,
+    key: ResolvedKey,
+    lang: Lang,
+    requestId: string,
+    idempotency: () => IdempotencyContext<unknown> | undefined,
+  ): RequestContext {
+    const { store, runner, audit } = this.app;
+    const identity = { accessKeyId: key.accessKeyId, accountId: key.accountId, userId: key.userId, userName: key.userName, role: key.role };
+    const who = {
+      accountId: key.accountId,
+      userId: key.userId,
+      userName: key.userName,
+      accessKeyId: key.accessKeyId,
+      clientAddress: req.socket.remoteAddress ?? null,
+      requestId,
+    };
+    const successStatus = def.successStatus ?? 200;
+    return {
       app: this.app,
-      identity: key,
+      svc,
+      identity,
       lang,
       requestId,
       op: def,
       headers: req.headers,
+      clientAddress: who.clientAddress ?? '',
+      who,
+      async tx(fn) {
+        const result = await store.tx(async (trx) => {
+          const r = await fn(trx);
+          const idem = idempotency();
+          if (idem) {
+            const reply = r instanceof Reply ? { status: r.status, body: r.body } : { status: successStatus, body: r };
+            await idem.complete(trx, { status: reply.status, body: reply.body instanceof Serialized ? reply.body.value : reply.body });
+          }
+          return r;
+        });
+        runner.wake();
+        return result;
+      },
+      audit: (trx, action, resource, detail) => audit.record(trx, { ...who, action, resource, ...(detail !== undefined ? { detail } : {}) }),
     };
-    let result: unknown;
-    try {
-      result = await handler(ctx, input);
-    } catch (e) {
-      if (e instanceof ApiError) return this.reply(res, protocol, e, renderCtx);
-      this.app.logger.error({ err: e, op: def.name, requestId }, 'handler failed');
-      return fail(protocol, 'internal', `Request ${requestId} failed unexpectedly.`);
-    }
-    const reply = result instanceof Reply ? result : new Reply(def.successStatus ?? 200, result);
-    const headers: Record<string, string> = { ...reply.headers };
-    if (def.service === 'cfs') headers['x-bce-request-id'] = requestId;
-    if (reply.body === undefined) return send(res, reply.status, headers, undefined);
-    headers['content-type'] ??= def.service === 'cfs' ? 'application/json;charset=UTF-8' : 'application/json';
-    send(res, reply.status, headers, reply.body instanceof Serialized ? reply.body.bytes : JSON.stringify(reply.body));
   }
 
   private async parseInput(

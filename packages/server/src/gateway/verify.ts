@@ -15,8 +15,9 @@ import {
   bceSigningKey,
   parseBceQuery,
 } from '@stockade/sdk';
-import { ApiError } from './errors.js';
-import { t, type Lang } from './i18n.js';
+import { ApiError } from '../platform/errors.js';
+import type { Lang } from '../platform/i18n.js';
+import { t } from './i18n.js';
 import type { Iam, ResolvedKey } from '../iam/iam.js';
 
 export interface SignedRequest {

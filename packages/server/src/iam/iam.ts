@@ -4,7 +4,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Role } from '@stockade/sdk';
-import type { Db } from '../store/schema.js';
+import { asDb, type CoreDatabase, type Db, type Executor } from '../store/schema.js';
 import type { Clock } from '../tasks/clock.js';
 import type { SecretBox } from './secrets.js';
 
@@ -48,9 +48,13 @@ export class Iam {
     private readonly clock: Clock,
   ) {}
 
-  async createAccount(name: string): Promise<{ id: string; name: string }> {
+  private on(e?: Executor): Db {
+    return e ? asDb<CoreDatabase>(e) : this.db;
+  }
+
+  async createAccount(name: string, e?: Executor): Promise<{ id: string; name: string }> {
     const id = String(randomInt(100_000_000_000, 999_999_999_999));
-    await this.db.insertInto('accounts').values({ id, name, created_at: this.clock.now() }).execute();
+    await this.on(e).insertInto('accounts').values({ id, name, created_at: this.clock.now() }).execute();
     return { id, name };
   }
 
@@ -62,17 +66,17 @@ export class Iam {
     return this.db.selectFrom('accounts').select(['id', 'name']).where('id', '=', id).executeTakeFirst();
   }
 
-  async createUser(accountId: string, name: string, role: Role): Promise<{ id: string }> {
+  async createUser(accountId: string, name: string, role: Role, e?: Executor): Promise<{ id: string }> {
     const id = 'u-' + randomString(ALNUM.toLowerCase().slice(0, 26) + '0123456789', 12);
-    await this.db
+    await this.on(e)
       .insertInto('users')
       .values({ id, account_id: accountId, name, role, created_at: this.clock.now() })
       .execute();
     return { id };
   }
 
-  async findUser(accountId: string, name: string) {
-    return this.db
+  async findUser(accountId: string, name: string, e?: Executor) {
+    return this.on(e)
       .selectFrom('users')
       .selectAll()
       .where('account_id', '=', accountId)
@@ -84,11 +88,13 @@ export class Iam {
   async createKey(
     userId: string,
     given?: { accessKeyId: string; secretAccessKey: string },
+    e?: Executor,
   ): Promise<{ accessKeyId: string; secretAccessKey: string }> {
-    const user = await this.db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirstOrThrow();
+    const db = this.on(e);
+    const user = await db.selectFrom('users').selectAll().where('id', '=', userId).executeTakeFirstOrThrow();
     const accessKeyId = given?.accessKeyId ?? newAccessKeyId();
     const secretAccessKey = given?.secretAccessKey ?? newSecret();
-    await this.db
+    await db
       .insertInto('access_keys')
       .values({
         access_key_id: accessKeyId,

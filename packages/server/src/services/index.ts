@@ -1,16 +1,10 @@
-/** The one place where services register their handlers. */
-import type { ServiceName } from '@stockade/sdk';
-import type { Handler } from '../gateway/handler.js';
-import { datafenceHandlers } from './datafence/handlers.js';
-import { dataflowHandlers } from './dataflow/handlers.js';
-import { cfsHandlers } from './cfs/handlers.js';
-import { s3Operations } from './s3/index.js';
+/**
+ * The services, one line each, in start order (a service may use the APIs of those before it).
+ * Everything else about a service is declared in its module (platform/service.ts).
+ */
+import { s3Service } from './s3/index.js';
+import { datafenceService } from './datafence/index.js';
+import { dataflowService } from './dataflow/index.js';
+import { cfsService } from './cfs/index.js';
 
-export const serviceHandlers: Record<ServiceName, Record<string, Handler>> = {
-  datafence: datafenceHandlers,
-  dataflow: dataflowHandlers,
-  cfs: cfsHandlers,
-  // S3 is served by its own raw service (s3/index.ts: SigV4, streaming, XML), never through the
-  // operation-table gateway; its operations are listed here by name for the coverage matrix.
-  s3: s3Operations as unknown as Record<string, Handler>,
-};
+export const SERVICES = [s3Service, datafenceService, dataflowService, cfsService] as const;

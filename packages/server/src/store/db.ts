@@ -10,10 +10,17 @@
  * Every Kysely transaction on SQLite starts with `BEGIN IMMEDIATE` (see `ImmediateSqliteDriver`), so a
  * transaction takes the write lock up front and never fails half-way with SQLITE_BUSY on lock upgrade.
  *
+ * Transactions: `store.tx(fn)` is the one way to open one. While its callback runs, any query that
+ * reaches the root connection from the same async context (a forgotten `trx`) throws
+ * `RootConnectionInTransactionError` instead of hanging (SQLite: the one connection is held by
+ * the transaction) or silently committing outside the transaction (PostgreSQL: another pooled
+ * connection). Nested `store.tx` calls are refused the same way.
+ *
  * PostgreSQL: a pg Pool (max 10). int8 (bigint, count(*)) and numeric values are parsed to JS numbers,
  * so every column declared `number` in schema.ts is a number on both dialects. With `schema`, the
  * schema is created if missing and is the `search_path` of every pooled connection.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import fs from 'node:fs';
 import path from 'node:path';
 import Sqlite from 'better-sqlite3';
@@ -30,15 +37,101 @@ import {
   SqliteDialect,
   SqliteDriver,
   type DatabaseConnection,
+  type Dialect as KyselyDialect,
   type Driver,
   type SqliteDialectConfig,
+  type TransactionSettings,
 } from 'kysely';
-import type { Database, Db, Dialect } from './schema.js';
+import type { CoreDatabase, Db, Dialect, Trx } from './schema.js';
 
 export interface Store {
   db: Db;
   dialect: Dialect;
+  /**
+   * Runs `fn` in a transaction (SQLite: `BEGIN IMMEDIATE`). The root connection is off limits to
+   * the same async context until it ends; do no slow I/O inside (on SQLite the transaction holds
+   * the database's only connection).
+   */
+  tx<T>(fn: (trx: Trx) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+}
+
+/** A query reached the root connection while a transaction of the same async context was open. */
+export class RootConnectionInTransactionError extends Error {
+  constructor() {
+    super(
+      'a query used the root database connection while a transaction was open in the same async context: ' +
+        'pass the transaction (trx) instead (on SQLite this would wait forever; on PostgreSQL it would commit outside the transaction)',
+    );
+    this.name = 'RootConnectionInTransactionError';
+  }
+}
+
+interface TxScope {
+  open: boolean;
+}
+
+const txScope = new AsyncLocalStorage<TxScope>();
+
+/**
+ * Wraps a dialect's driver: a connection acquired while the caller's `store.tx` already holds one
+ * is refused (see RootConnectionInTransactionError).
+ */
+class GuardedDriver implements Driver {
+  constructor(private readonly inner: Driver) {}
+  init(): Promise<void> {
+    return this.inner.init();
+  }
+  acquireConnection(): Promise<DatabaseConnection> {
+    if (txScope.getStore()?.open) return Promise.reject(new RootConnectionInTransactionError());
+    return this.inner.acquireConnection();
+  }
+  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await this.inner.beginTransaction(connection, settings);
+    const scope = txScope.getStore();
+    if (scope) scope.open = true;
+  }
+  async commitTransaction(connection: DatabaseConnection): Promise<void> {
+    const scope = txScope.getStore();
+    if (scope) scope.open = false;
+    await this.inner.commitTransaction(connection);
+  }
+  async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    const scope = txScope.getStore();
+    if (scope) scope.open = false;
+    await this.inner.rollbackTransaction(connection);
+  }
+  releaseConnection(connection: DatabaseConnection): Promise<void> {
+    return this.inner.releaseConnection(connection);
+  }
+  destroy(): Promise<void> {
+    return this.inner.destroy();
+  }
+}
+
+function guarded(dialect: KyselyDialect): KyselyDialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createDriver: () => new GuardedDriver(dialect.createDriver()),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+  };
+}
+
+/**
+ * Runs `fn` outside any transaction scope: for timers and background work started from code that
+ * may run inside `store.tx` (a poll scheduled by `wake()`), which would otherwise inherit the
+ * transaction's async context and be refused the root connection while it is open.
+ */
+export function detached<T>(fn: () => T): T {
+  return txScope.exit(fn);
+}
+
+function storeTx(db: Db) {
+  return <T>(fn: (trx: Trx) => Promise<T>): Promise<T> => {
+    if (txScope.getStore()?.open) return Promise.reject(new RootConnectionInTransactionError());
+    return txScope.run({ open: false }, () => db.transaction().execute(fn));
+  };
 }
 
 export interface OpenDatabaseOptions {
@@ -157,12 +250,13 @@ function openSqlite(dataDir: string, logger: OpenDatabaseOptions['logger']): Sto
     sqlite.close();
     throw err;
   }
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  const db = new Kysely<CoreDatabase>({ dialect: guarded(new ImmediateSqliteDialect({ database: sqlite })) });
   logger?.info({ dialect: 'sqlite', file }, 'database opened');
   let closed = false;
   return {
     db,
     dialect: 'sqlite',
+    tx: storeTx(db),
     async close() {
       if (closed) return;
       closed = true;
@@ -199,12 +293,13 @@ async function openPostgres(
   pool.on('error', (err) => {
     logger?.info({ err: err.message }, 'postgres idle client error');
   });
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<CoreDatabase>({ dialect: guarded(new PostgresDialect({ pool })) });
   logger?.info({ dialect: 'postgres', url: redact(url), schema: schema ?? null }, 'database opened');
   let closed = false;
   return {
     db,
     dialect: 'postgres',
+    tx: storeTx(db),
     async close() {
       if (closed) return;
       closed = true;

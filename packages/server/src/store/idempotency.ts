@@ -10,19 +10,23 @@
  * - Same token, different parameters → `IdempotencyError('IdempotentParameterMismatch')` (403).
  * - Same token while the first call is still pending → `IdempotencyError('MultiRequestConflict')` (409).
  * - `run` throws → the pending row is deleted and the error rethrown (the client may retry).
- * - Rows expire 24 h after creation; an expired row counts as absent and is replaced.
+ * - A done row expires 24 h after creation; a pending one a minute after (a request that crashed
+ *   must not block its token for a day). An expired row counts as absent and is replaced;
+ *   `purgeExpiredIdempotency` deletes them.
  *
- * Crash safety: if the process dies after `run` committed its effects but before the result row
- * became `done`, a retry would see `pending` until expiry. Handlers that want the result recorded
- * atomically with their effects call `ctx.complete(trx, result)` inside their own transaction.
+ * Crash safety: the gateway records the result with `ctx.complete(trx, result)` inside the
+ * handler's own transaction (the request context's `tx`), so the effects and the recorded result
+ * commit together; a crash before that commit leaves only a pending row, which expires.
  */
 import { createHash } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Clock } from '../tasks/clock.js';
-import type { Database } from './schema.js';
+import type { CoreDatabase as Database } from './schema.js';
 import type { Store } from './db.js';
 
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** How long a token stays claimed by a request that has not finished (or crashed). */
+export const IDEMPOTENCY_PENDING_TTL_MS = 60 * 1000;
 
 export type IdempotencyErrorCode = 'IdempotentParameterMismatch' | 'MultiRequestConflict';
 
@@ -116,7 +120,7 @@ export async function withIdempotency<T>(
         status: null,
         response: null,
         created_at: now,
-        expires_at: now + IDEMPOTENCY_TTL_MS,
+        expires_at: now + IDEMPOTENCY_PENDING_TTL_MS,
       })
       .onConflict((oc) => oc.columns(['account_id', 'operation', 'token']).doNothing())
       .executeTakeFirst();
@@ -165,7 +169,12 @@ export async function withIdempotency<T>(
   const ctx: IdempotencyContext<T> = {
     async complete(executor, result) {
       await ours(executor)
-        .set({ state: 'done', status: result.status, response: JSON.stringify(result.body) ?? 'null' })
+        .set({
+          state: 'done',
+          status: result.status,
+          response: JSON.stringify(result.body) ?? 'null',
+          expires_at: createdAt + IDEMPOTENCY_TTL_MS,
+        })
         .execute();
     },
   };

@@ -1,236 +1,136 @@
 /**
- * Database schema (Kysely table types). The same tables exist on SQLite and PostgreSQL;
- * migrations in `migrations.ts` create them. Conventions:
+ * The platform's own tables (accounts, keys, tasks, content, volumes, idempotency, audit), declared
+ * once (store/tables.ts). Each service declares its own tables in its folder (`tables.ts`) and reaches
+ * them through its repository; nothing outside a service names its tables.
+ *
+ * Conventions, for every table of every service:
  * - times are integers: milliseconds since the epoch (UTC), from the injectable clock;
  * - JSON documents are stored as text;
  * - booleans are integers 0/1 (SQLite has no boolean type);
  * - every resource row carries `account_id`: accounts are isolated by construction.
  */
-import type { Generated, Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
+import { col, defineTables, type DatabaseOf, type RowOf } from './tables.js';
 
-export interface AccountsTable {
-  id: string; // 12 digits, e.g. "100000000001"
-  name: string;
-  created_at: number;
-}
+export type Role = 'owner' | 'fence-admin' | 'box-user';
+export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'canceled';
 
-export interface UsersTable {
-  id: string;
-  account_id: string;
-  name: string; // login id, shown as requesterId
-  role: 'owner' | 'fence-admin' | 'box-user';
-  created_at: number;
-}
+export const coreTables = defineTables({
+  accounts: {
+    id: col.text(), // 12 digits, e.g. "100000000001"
+    name: col.text(),
+    created_at: col.time(),
+  },
+  users: {
+    id: col.text(),
+    account_id: col.text(),
+    name: col.text(), // login id, shown as requesterId
+    role: col.text<Role>(),
+    created_at: col.time(),
+  },
+  access_keys: {
+    access_key_id: col.text(),
+    account_id: col.text(),
+    user_id: col.text(),
+    /** AES-256-GCM ciphertext of the secret under the master key: base64(iv|tag|ciphertext). */
+    secret_enc: col.text(),
+    status: col.text<'active' | 'revoked'>(),
+    created_at: col.time(),
+    revoked_at: col.time().orNull(),
+  },
+  tasks: {
+    id: col.autoId(),
+    kind: col.text(),
+    payload: col.json(),
+    state: col.text<TaskState>(),
+    attempts: col.int(),
+    max_attempts: col.int(),
+    due_at: col.time(),
+    lease_owner: col.text().orNull(),
+    lease_expires_at: col.time().orNull(),
+    last_error: col.text().orNull(),
+    created_at: col.time(),
+    finished_at: col.time().orNull(),
+    /** Unique when set: a second enqueue with the same key adds nothing (a trigger's 10:00 firing). */
+    dedupe_key: col.text().orNull(),
+    /** 1 once cancellation was asked for; the handler learns of it at its next lease renewal. */
+    cancel_requested: col.int(),
+    /** JSON the handler reports as it goes (`ctx.progress`), e.g. `{"bytes": 1048576}`. */
+    progress: col.json().orNull(),
+  },
+  /** Content under a fresh id: the row is committed only after the bytes are fsynced. */
+  blobs: {
+    id: col.text(),
+    size: col.bigint(),
+    sha256: col.text(),
+    created_at: col.time(),
+  },
+  /**
+   * Directory trees with a byte quota (CFS file systems, box NAS, …). `used_bytes` moves by
+   * conditional updates in the transaction that commits a write, so writers in several processes
+   * never overshoot the quota together; `measured_at` is when a walk of the tree last set it.
+   */
+  volumes: {
+    id: col.text(),
+    service: col.text(),
+    account_id: col.text(),
+    /** 0 = no limit. */
+    quota_bytes: col.bigint(),
+    used_bytes: col.bigint(),
+    measured_at: col.time().orNull(),
+    created_at: col.time(),
+  },
+  idempotency: {
+    account_id: col.text(),
+    operation: col.text(),
+    token: col.text(),
+    params_hash: col.text(),
+    state: col.text<'pending' | 'done'>(),
+    status: col.int().orNull(),
+    response: col.json().orNull(), // JSON of the first result
+    created_at: col.time(),
+    /** A pending row expires within a minute (a crashed request), a done one after 24 h. */
+    expires_at: col.time(),
+  },
+  audit_events: {
+    id: col.autoId(),
+    at: col.time(),
+    account_id: col.text().orNull(),
+    actor: col.text().orNull(), // access key id or 'system'
+    action: col.text(),
+    resource: col.text().orNull(),
+    detail: col.json().orNull(),
+  },
+  /** Small platform settings (`volumes_root`: the marker of the volumes directory this database uses). */
+  meta: {
+    key: col.text(),
+    value: col.text(),
+  },
+  /** Test-control probe runs (dev profile): proves the task runner executes each task once. */
+  probe_runs: {
+    id: col.autoId(),
+    task_id: col.bigint(),
+    runner: col.text(),
+    finished_at: col.time(),
+  },
+});
 
-export interface AccessKeysTable {
-  access_key_id: string;
-  account_id: string;
-  user_id: string;
-  /** AES-256-GCM ciphertext of the secret under the master key: base64(iv|tag|ciphertext). */
-  secret_enc: string;
-  status: 'active' | 'revoked';
-  created_at: number;
-  revoked_at: number | null;
-}
+export type CoreDatabase = DatabaseOf<typeof coreTables>;
+/** The platform's view of the database (services have their own views, see `Executor`). */
+export type Db = Kysely<CoreDatabase>;
+export type Trx = Transaction<CoreDatabase>;
+export type Dialect = 'sqlite' | 'postgres';
 
-export interface FencesTable {
-  id: Generated<number>; // fenceId (Integer on the wire)
-  account_id: string;
-  name: string;
-  description: string;
-  status: string; // INITIALIZE | USE | ING | RETURN | TERMINATE
-  export_bucket: string;
-  ssl_vpn_name: string;
-  created_at: number;
-}
-
-export interface TasksTable {
-  id: Generated<number>;
-  kind: string;
-  payload: string; // JSON
-  state: 'queued' | 'running' | 'done' | 'failed';
-  attempts: number;
-  max_attempts: number;
-  due_at: number;
-  lease_owner: string | null;
-  lease_expires_at: number | null;
-  last_error: string | null;
-  created_at: number;
-  finished_at: number | null;
-}
-
-/** Content-addressed-by-fresh-id blobs: the row is committed only after the bytes are fsynced. */
-export interface BlobsTable {
-  id: string;
-  size: number;
-  sha256: string;
-  created_at: number;
-}
-
-export interface IdempotencyTable {
-  account_id: string;
-  operation: string;
-  token: string;
-  params_hash: string;
-  state: 'pending' | 'done';
-  status: number | null;
-  response: string | null; // JSON of the first result
-  created_at: number;
-  expires_at: number;
-}
-
-export interface AuditEventsTable {
-  id: Generated<number>;
-  at: number;
-  account_id: string | null;
-  actor: string | null; // access key id or 'system'
-  action: string;
-  resource: string | null;
-  detail: string | null; // JSON
-}
-
-/** Test-control probe runs (dev profile): proves the task runner executes each task once. */
-export interface ProbeRunsTable {
-  id: Generated<number>;
-  task_id: number;
-  runner: string;
-  finished_at: number;
-}
-
-/** Custom server images of a fence (Datafence get-*-custom-image). */
-export interface CustomImagesTable {
-  image_no: Generated<number>;
-  account_id: string;
-  fence_id: number;
-  image_name: string;
-  product_code: string;
-  base_server_name: string;
-  created_at: number;
-}
-
-/** Data Flow jobs; `doc` holds `{ nodes, runCondition, maxConcurrentRuns }` as JSON. */
-export interface DataflowJobsTable {
-  id: string; // 12-character jobId
-  account_id: string;
-  name: string;
-  description: string;
-  type: string;
-  status: string;
-  doc: string;
-  last_execution_status: string | null;
-  last_execution_at: number | null;
-  created_at: number;
-  updated_at: number;
-}
-
-/** CFS file systems. */
-export interface CfsFileSystemsTable {
-  id: string; // fsId, `cfs-` + 10 alphanumerics
-  account_id: string;
-  name: string;
-  type: string;
-  protocol: string;
-  status: string;
-  vpc_id: string;
-  zone: string;
-  capacity_quota: number;
-  usage_bytes: number;
-  tags: string; // JSON array of {tagKey, tagValue}
-  created_at: number;
-}
-
-/** Object Storage buckets. Names are global across accounts (S3 rules). */
-export interface S3BucketsTable {
-  name: string;
-  account_id: string;
-  region: string;
-  created_at: number;
-}
+export type TasksRow = RowOf<(typeof coreTables)['tasks']>;
 
 /**
- * Object Storage objects: one row per (bucket, key), the current version. `version` names the set
- * of blobs holding the content (`s3_object_blobs`); an overwrite replaces the row and its version
- * in one transaction, so readers see either the old object or the new one, never a mix.
- * `key` sorts in UTF-8 byte order on both dialects (PostgreSQL: collation "C").
+ * A connection or transaction of any view. Services cast it to their own view in their
+ * repository (`asDb`), so a service's SQL is typed against its own tables only.
  */
-export interface S3ObjectsTable {
-  bucket: string;
-  key: string;
-  version: string;
-  size: number;
-  /** Quoted ETag as sent on the wire, e.g. `"9b2cf535f27731c974343645a3985328"` or `"…-3"`. */
-  etag: string;
-  /** JSON: `{ "content-type": …, "cache-control": …, … }`, the stored content headers. */
-  headers: string;
-  /** JSON: user metadata `{ name: value }` (names lower-case, without `x-amz-meta-`). */
-  metadata: string;
-  /** JSON: `{ "crc32": base64, … }` checksums of the whole object (or composite, with `-N`). */
-  checksums: string;
-  checksum_type: string | null; // FULL_OBJECT | COMPOSITE
-  /** Number of parts for a multipart object, null for a single PUT. */
-  part_count: number | null;
-  last_modified: number;
-}
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Executor = Kysely<any>;
 
-/** The blobs that make up an object version, in order (one for a PUT, one per part for multipart). */
-export interface S3ObjectBlobsTable {
-  version: string;
-  seq: number;
-  blob_id: string;
-  size: number;
+/** A service's typed view of an executor. */
+export function asDb<DB>(e: Executor): Kysely<DB> {
+  return e as Kysely<DB>;
 }
-
-/** Multipart uploads in progress. */
-export interface S3UploadsTable {
-  upload_id: string;
-  bucket: string;
-  key: string;
-  account_id: string;
-  initiator: string; // access key id
-  /** JSON: the content headers and metadata given to CreateMultipartUpload. */
-  headers: string;
-  metadata: string;
-  checksum_algorithm: string | null;
-  checksum_type: string | null;
-  initiated_at: number;
-}
-
-/** Uploaded parts of a multipart upload; each part is one blob. */
-export interface S3PartsTable {
-  upload_id: string;
-  part_number: number;
-  blob_id: string;
-  size: number;
-  etag: string; // quoted
-  checksums: string; // JSON
-  last_modified: number;
-}
-
-export interface MetaTable {
-  key: string;
-  value: string;
-}
-
-export interface Database {
-  accounts: AccountsTable;
-  users: UsersTable;
-  access_keys: AccessKeysTable;
-  fences: FencesTable;
-  tasks: TasksTable;
-  blobs: BlobsTable;
-  idempotency: IdempotencyTable;
-  audit_events: AuditEventsTable;
-  probe_runs: ProbeRunsTable;
-  meta: MetaTable;
-  custom_images: CustomImagesTable;
-  dataflow_jobs: DataflowJobsTable;
-  cfs_file_systems: CfsFileSystemsTable;
-  s3_buckets: S3BucketsTable;
-  s3_objects: S3ObjectsTable;
-  s3_object_blobs: S3ObjectBlobsTable;
-  s3_uploads: S3UploadsTable;
-  s3_parts: S3PartsTable;
-}
-
-export type Db = Kysely<Database>;
-export type Dialect = 'sqlite' | 'postgres';

@@ -120,15 +120,6 @@ describe('CFS QueryFileSystem', () => {
     });
   });
 
-  test('an unimplemented operation answers 501 NotImplemented', async () => {
-    await assert.rejects(new CfsClient(srv.creds).getFsQuota({}), (e: unknown) => {
-      assert.ok(e instanceof StockadeApiError);
-      assert.equal(e.status, 501);
-      assert.equal(e.code, 'NotImplemented');
-      return true;
-    });
-  });
-
   test('malformed JSON on a POST is 400 MalformedJSON and changes nothing', async () => {
     const host = new URL(srv.url).host;
     const headers = { host, 'content-type': 'application/json', 'x-bce-date': formatBceTimestamp(new Date()) };

@@ -37,7 +37,11 @@ function ownerPid(owner: string | null): number | undefined {
 
 /** Enqueues `count` probes through one process; returns the first and last task id it reports. */
 async function enqueue(url: string, count: number, ms: number): Promise<{ first: number; last: number }> {
-  const res = await fetch(`${url}/_stockade/tasks`, { method: 'POST', body: JSON.stringify({ kind: 'probe', count, ms }) });
+  const res = await fetch(`${url}/_stockade/tasks`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ kind: 'probe', count, ms }),
+  });
   const body = (await res.json()) as { enqueued: number; first: number; last: number };
   assert.equal(res.status, 200, JSON.stringify(body));
   assert.equal(body.enqueued, count);
@@ -58,6 +62,8 @@ test(
       STOCKADE_ACCESS_KEY_ID: 'STKCLUSTER' + randomBytes(5).toString('hex').toUpperCase(),
       STOCKADE_SECRET_ACCESS_KEY: randomBytes(20).toString('base64url'),
       STOCKADE_LOG_LEVEL: 'warn',
+      // The processes share the volumes directory, as shared storage would be in a real cluster.
+      STOCKADE_VOLUMES_DIR: path.join(tmpRoot, 'volumes'),
     });
     // Both start at once: migrations and bootstrap race on the fresh schema, as in a real rollout.
     const [a, b] = ['a', 'b'].map(

@@ -8,7 +8,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { dropSchema, openDatabase, type Store } from '../../src/store/db.js';
-import { migrate } from '../../src/store/migrations.js';
+import { migrateAll } from '../../src/platform/registry.js';
 
 export interface TestStore extends Store {
   dataDir: string;
@@ -37,7 +37,7 @@ export async function openTestStore(name: string, opts: TestStoreOptions = {}): 
   const open = (): Promise<Store> =>
     openDatabase({ dataDir, ...(url ? { url } : {}), ...(schema ? { schema } : {}) });
   const store = await open();
-  if (opts.migrate !== false) await migrate(store);
+  if (opts.migrate !== false) await migrateAll(store);
   return {
     ...store,
     dataDir,

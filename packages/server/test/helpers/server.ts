@@ -12,6 +12,7 @@ import { defaultConfig, type Config } from '../../src/config.js';
 import { dropSchema } from '../../src/store/db.js';
 import { openAdmin } from '../../src/admin.js';
 import type { Clock } from '../../src/tasks/clock.js';
+import type { ServiceModule } from '../../src/platform/service.js';
 import { testDatabaseUrl } from './db.js';
 
 export interface TestServer {
@@ -29,7 +30,7 @@ export interface TestServer {
 
 export async function startTestServer(
   name: string,
-  opts: { config?: Partial<Config>; clock?: Clock } = {},
+  opts: { config?: Partial<Config>; clock?: Clock; replaceServices?: ReadonlyArray<ServiceModule> } = {},
 ): Promise<TestServer> {
   const safe = name.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 40);
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), `stockade-${safe}-`));
@@ -43,11 +44,14 @@ export async function startTestServer(
     databaseUrl: testDatabaseUrl,
     databaseSchema: schema,
     logLevel: 'silent',
+    // Every answer is held to the operation table (undeclared errors, bodies off-schema): see close().
+    contractChecks: true,
     ...opts.config,
   };
   const app = await startApp(config, {
     logger: pino({ level: 'silent' }),
     clock: opts.clock,
+    ...(opts.replaceServices ? { replaceServices: opts.replaceServices } : {}),
     env: { STOCKADE_ACCESS_KEY_ID: accessKeyId, STOCKADE_SECRET_ACCESS_KEY: secretAccessKey, STOCKADE_MASTER_KEY: 'test-master-key' },
   });
   const accountId = app.boot.credentials!.accountId;
@@ -75,6 +79,8 @@ export async function startTestServer(
     newKey: (role, acc) => withAdmin((a) => a.createKey({ role, accountId: acc ?? accountId, userName: `${role}-${randomBytes(3).toString('hex')}` })),
     async close() {
       await app.close();
+      const violations = app.contract?.violations ?? [];
+      if (violations.length > 0) throw new Error(`the server answered against its operation table:\n${violations.join('\n')}`);
       if (testDatabaseUrl && schema) await dropSchema(testDatabaseUrl, schema);
       await fsp.rm(dataDir, { recursive: true, force: true });
     },

@@ -116,16 +116,23 @@ describe(`idempotency (${backend})`, () => {
     assert.equal(runs, 1);
   });
 
-  test('simultaneous first calls: exactly one runs', async () => {
+  test('simultaneous first calls: exactly one runs, the others are told it is in progress', async () => {
     const clock = new ManualClock();
     const key = { accountId: 'acc1', operation: 'Race', token: token(), params: { n: 1 } };
     let runs = 0;
+    // The run that won the token finishes only once every other call has been answered, so all
+    // eight are simultaneous however slowly the database serves them.
+    const allAnswered = deferred();
+    let conflicts = 0;
     const results = await Promise.allSettled(
       Array.from({ length: 8 }, () =>
         withIdempotency(store, clock, key, async () => {
           runs++;
-          await new Promise((r) => setTimeout(r, 20));
+          await allAnswered.promise;
           return { status: 200, body: 'ok' };
+        }).catch((e: unknown) => {
+          if (++conflicts === 7) allAnswered.resolve();
+          throw e;
         }),
       ),
     );

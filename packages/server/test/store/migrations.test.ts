@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { sql } from 'kysely';
 import { openTestStore, testDatabaseUrl, type TestStore } from '../helpers/db.js';
-import { LATEST_SCHEMA_VERSION, migrate, migrations, schemaVersion } from '../../src/store/migrations.js';
+import { appliedMigrations, fullIds, migrate } from '../../src/store/migrations.js';
+import { migrateAll, migrationSets } from '../../src/platform/registry.js';
+import { LEGACY_SCHEMA_VERSIONS } from '../../src/store/core-migrations.js';
+
+/** Every migration's full id, in the global order. */
+const ALL = fullIds(migrationSets());
 
 const backend = testDatabaseUrl ? 'postgres' : 'sqlite';
 
@@ -36,21 +41,22 @@ describe(`migrations (${backend})`, () => {
     }
   });
 
-  test('first run applies every migration; running again, or after reopening, applies nothing', async () => {
+  test('first run applies every migration in the global order; running again, or after reopening, applies nothing', async () => {
     const s = await fresh('mig_idem', false);
-    assert.equal(await schemaVersion(s), 0);
-    const first = await migrate(s);
-    assert.deepEqual(first, { from: 0, to: LATEST_SCHEMA_VERSION, applied: migrations.map((m) => m.version) });
-    assert.equal(await schemaVersion(s), LATEST_SCHEMA_VERSION);
+    assert.deepEqual(await appliedMigrations(s), []);
+    const first = await migrateAll(s);
+    assert.deepEqual(first, { before: 0, applied: ALL });
+    assert.ok(ALL[0]?.startsWith('core/'), 'the platform migrates first');
+    assert.deepEqual(await appliedMigrations(s), [...ALL].sort());
     await s.db.insertInto('accounts').values({ id: '100000000001', name: 'acme', created_at: 1 }).execute();
 
-    const again = await migrate(s);
+    const again = await migrateAll(s);
     assert.deepEqual(again.applied, []);
 
     const other = await s.reopen();
     try {
-      const r = await migrate(other);
-      assert.deepEqual(r, { from: LATEST_SCHEMA_VERSION, to: LATEST_SCHEMA_VERSION, applied: [] });
+      const r = await migrateAll(other);
+      assert.deepEqual(r, { before: ALL.length, applied: [] });
       const rows = await other.db.selectFrom('accounts').selectAll().execute();
       assert.deepEqual(rows, [{ id: '100000000001', name: 'acme', created_at: 1 }]);
     } finally {
@@ -58,40 +64,63 @@ describe(`migrations (${backend})`, () => {
     }
   });
 
-  test('a database with a newer schema version is refused with a clear message', async () => {
+  test('a database holding a migration this code does not know is refused with a clear message, and nothing changes', async () => {
     const s = await fresh('mig_newer');
-    const newer = LATEST_SCHEMA_VERSION + 1;
-    await s.db.updateTable('meta').set({ value: String(newer) }).where('key', '=', 'schema_version').execute();
+    await sql`insert into schema_migrations (id, applied_at) values ('cfs/9999-from-the-future', 1)`.execute(s.db);
     const other = await s.reopen();
     try {
-      await assert.rejects(migrate(other), {
-        message:
-          `database schema version ${newer} is newer than this stockade (supports up to ${LATEST_SCHEMA_VERSION}); ` +
-          'upgrade stockade or use another data directory',
+      await assert.rejects(migrateAll(other), {
+        name: 'SchemaTooNewError',
+        message: /holds migrations this stockade does not know \(cfs\/9999-from-the-future\).*newer stockade/,
       });
     } finally {
       await other.close();
     }
-    // Refusing changed nothing.
-    assert.equal(await schemaVersion(s), newer);
+    assert.deepEqual(await appliedMigrations(s), [...ALL, 'cfs/9999-from-the-future'].sort());
+  });
+
+  test('a database of the number-based history (meta.schema_version 2) is adopted: its ids are recorded, the rest applied', async () => {
+    const s = await fresh('mig_legacy', false);
+    // What version 2 of the old history had: its tables, and the number.
+    const legacy = migrationSets().map((set) => ({
+      owner: set.owner,
+      migrations: set.migrations.filter((m) => LEGACY_SCHEMA_VERSIONS[1]!.concat(LEGACY_SCHEMA_VERSIONS[2]!).includes(`${set.owner}/${m.id}`)),
+    }));
+    await migrate(s, legacy);
+    await sql`delete from schema_migrations`.execute(s.db);
+    await sql`create table if not exists meta (key text primary key, value text not null)`.execute(s.db);
+    await sql`insert into meta (key, value) values ('schema_version', '2')`.execute(s.db);
+    await s.db.insertInto('accounts').values({ id: '100000000001', name: 'old', created_at: 1 }).execute();
+
+    const r = await migrateAll(s);
+    const adopted = [...LEGACY_SCHEMA_VERSIONS[1]!, ...LEGACY_SCHEMA_VERSIONS[2]!];
+    assert.deepEqual(r.applied, ALL.filter((id) => !adopted.includes(id)));
+    assert.deepEqual(await appliedMigrations(s), [...ALL].sort());
+    assert.equal((await s.db.selectFrom('accounts').selectAll().execute()).length, 1, 'data kept');
+    const version = await sql`select value from meta where key = 'schema_version'`.execute(s.db);
+    assert.equal(version.rows.length, 0, 'the number is gone');
   });
 
   test('a failing migration rolls back entirely', async () => {
     const s = await fresh('mig_fail');
     await assert.rejects(
       migrate(s, [
-        ...migrations,
+        ...migrationSets(),
         {
-          version: LATEST_SCHEMA_VERSION + 1,
-          name: 'creates then fails',
-          async up(trx) {
-            await trx.schema.createTable('half_done').addColumn('x', 'integer').execute();
-            await sql`select * from no_such_table`.execute(trx);
-          },
+          owner: 'test',
+          migrations: [
+            {
+              id: '0001-creates-then-fails',
+              async up(trx) {
+                await trx.schema.createTable('half_done').addColumn('x', 'integer').execute();
+                await sql`select * from no_such_table`.execute(trx);
+              },
+            },
+          ],
         },
       ]),
     );
-    assert.equal(await schemaVersion(s), LATEST_SCHEMA_VERSION);
+    assert.deepEqual(await appliedMigrations(s), [...ALL].sort());
     await assert.rejects(sql`select * from half_done`.execute(s.db));
   });
 
@@ -112,6 +141,9 @@ describe(`migrations (${backend})`, () => {
         last_error: null,
         created_at: big,
         finished_at: null,
+        dedupe_key: null,
+        cancel_requested: 0,
+        progress: null,
       })
       .returning(['id', 'due_at', 'lease_expires_at', 'attempts'])
       .executeTakeFirstOrThrow();
@@ -119,20 +151,9 @@ describe(`migrations (${backend})`, () => {
     assert.equal(t.due_at, big);
     assert.equal(t.lease_expires_at, big + 1);
     assert.equal(t.attempts, 0);
-    const f = await s.db
-      .insertInto('fences')
-      .values({
-        account_id: '100000000001',
-        name: 'f',
-        description: '',
-        status: 'INITIALIZE',
-        export_bucket: 'b',
-        ssl_vpn_name: 'v',
-        created_at: big,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    assert.equal(typeof f.id, 'number');
+    const f = await sql<{ id: number }>`insert into fences (account_id, name, description, status, export_bucket, ssl_vpn_name, created_at)
+      values ('100000000001', 'f', '', 'INITIALIZE', 'b', 'v', ${big}) returning id`.execute(s.db);
+    assert.equal(typeof f.rows[0]?.id, 'number');
     await s.db.insertInto('blobs').values({ id: 'a'.repeat(32), size: 5_000_000_000, sha256: 'x', created_at: big }).execute();
     const b = await s.db.selectFrom('blobs').selectAll().executeTakeFirstOrThrow();
     assert.equal(b.size, 5_000_000_000);
@@ -181,32 +202,32 @@ describe(`migrations (${backend})`, () => {
   test('two processes migrating the same empty database at once: each migration runs once', async () => {
     const s = await fresh('mig_race', false);
     const storeUrl = new URL('../../src/store/db.js', import.meta.url).href;
-    const migUrl = new URL('../../src/store/migrations.js', import.meta.url).href;
+    const migUrl = new URL('../../src/platform/registry.js', import.meta.url).href;
     const script = `
       const { openDatabase } = await import(${JSON.stringify(storeUrl)});
-      const { migrate } = await import(${JSON.stringify(migUrl)});
+      const { migrateAll } = await import(${JSON.stringify(migUrl)});
       const store = await openDatabase(JSON.parse(process.env.OPEN_OPTS));
-      try { process.stdout.write(JSON.stringify(await migrate(store))); } finally { await store.close(); }
+      try { process.stdout.write(JSON.stringify(await migrateAll(store))); } finally { await store.close(); }
     `;
     const openOpts = JSON.stringify({
       dataDir: s.dataDir,
       ...(s.url ? { url: s.url, schema: s.schema } : {}),
     });
     const runOne = () =>
-      new Promise<{ applied: number[] }>((resolve, reject) => {
+      new Promise<{ applied: string[] }>((resolve, reject) => {
         execFile(
           process.execPath,
           ['--input-type=module', '-e', script],
           { env: { ...process.env, OPEN_OPTS: openOpts } },
           (err, stdout, stderr) => {
             if (err) reject(new Error(`${err.message}\n${stderr}`));
-            else resolve(JSON.parse(stdout) as { applied: number[] });
+            else resolve(JSON.parse(stdout) as { applied: string[] });
           },
         );
       });
     const results = await Promise.all([runOne(), runOne(), runOne()]);
     const applied = results.map((r) => r.applied).sort((a, b) => b.length - a.length);
-    assert.deepEqual(applied, [migrations.map((m) => m.version), [], []]);
-    assert.equal(await schemaVersion(s), LATEST_SCHEMA_VERSION);
+    assert.deepEqual(applied, [ALL, [], []]);
+    assert.deepEqual(await appliedMigrations(s), [...ALL].sort());
   });
 });

@@ -12,7 +12,12 @@ export const BACKEND = testDatabaseUrl ? 'postgres' : 'sqlite';
 export interface SharedDb {
   /** The first connection. */
   store: Store;
-  /** Opens another independent connection (pool) to the same database. */
+  /**
+   * PostgreSQL: another independent pool on the same database, as a second process would have.
+   * SQLite: the same connection. Two better-sqlite3 connections in one process cannot both run
+   * transactions: one waiting for the other's write lock blocks the only thread, so the other can
+   * never commit (two processes do not have that problem; one process uses one connection).
+   */
   another(): Promise<Store>;
   /** Closes every connection and deletes the database. */
   close(): Promise<void>;
@@ -24,6 +29,7 @@ export async function openSharedDb(name: string): Promise<SharedDb> {
   return {
     store,
     async another() {
+      if (store.dialect === 'sqlite') return store;
       const s = await store.reopen();
       others.push(s);
       return s;

@@ -55,8 +55,8 @@ test(`[${BACKEND}] two polling runners on one database run ${N} probe tasks exac
   const opts = { clock: systemClock, pollMs: 20, concurrency: 8, logger: quietLogger() } as const;
   const a = new TaskRunner({ ...opts, store: shared.store, owner: 'runner-A' });
   const b = new TaskRunner({ ...opts, store: storeB, owner: 'runner-B' });
-  registerProbe(a, shared.store);
-  registerProbe(b, storeB);
+  registerProbe(a);
+  registerProbe(b);
   try {
     const ids = await enqueueProbes(a, shared.store, N);
     a.start();
@@ -89,8 +89,8 @@ test(`[${BACKEND}] two runners calling runDue concurrently run ${N} probe tasks 
   const opts = { clock: systemClock, concurrency: 8, logger: quietLogger() } as const;
   const a = new TaskRunner({ ...opts, store: shared.store, owner: 'runner-A' });
   const b = new TaskRunner({ ...opts, store: storeB, owner: 'runner-B' });
-  registerProbe(a, shared.store);
-  registerProbe(b, storeB);
+  registerProbe(a);
+  registerProbe(b);
   try {
     const ids = await enqueueProbes(a, shared.store, N);
     const [ranA, ranB] = await Promise.all([a.runDue(), b.runDue()]);
@@ -108,7 +108,7 @@ test(`[${BACKEND}] probe rejects a bad payload permanently and honours abort`, a
   const shared = await openSharedDb('probebad');
   try {
     const r = new TaskRunner({ store: shared.store, clock: systemClock, owner: 'p', logger: quietLogger() });
-    registerProbe(r, shared.store);
+    registerProbe(r);
     const bad = await r.enqueue(PROBE_KIND, { ms: -1 });
     const slow = await r.enqueue(PROBE_KIND, { ms: 10_000 });
     const run = r.runDue();

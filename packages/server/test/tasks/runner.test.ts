@@ -132,7 +132,7 @@ test('default backoff: 1 s · 2^(n-1), capped at 60 s, ±20 % jitter', () => {
   }
 });
 
-test(`[${BACKEND}] max attempts reached → failed; unknown kind and PermanentTaskError fail at once`, () =>
+test(`[${BACKEND}] max attempts reached → failed; PermanentTaskError fails at once; a kind this runner lacks stays queued for another`, () =>
   withDb('maxatt', async ({ store }) => {
     const clock = new ManualClock(T0);
     const r = runner(store, 'A', { clock });
@@ -155,7 +155,7 @@ test(`[${BACKEND}] max attempts reached → failed; unknown kind and PermanentTa
     const c = await r.enqueue('permanent', {});
     const d = await r.enqueue('always', {}, { maxAttempts: 1 });
     // backoff 0: runDue keeps running `a` until it has used its 3 attempts.
-    assert.equal(await r.runDue(), 3 + 1 + 1 + 1);
+    assert.equal(await r.runDue(), 3 + 1 + 1);
     assert.equal(runs, 4);
     assert.equal(permanentRuns, 1);
 
@@ -166,9 +166,10 @@ test(`[${BACKEND}] max attempts reached → failed; unknown kind and PermanentTa
     assert.equal(ta?.last_error, 'Error: nope');
     assert.equal(ta?.finished_at, T0);
 
+    // A process that has not registered a kind never claims it: it waits for one that has.
     const tb = await r.get(b);
-    assert.equal(tb?.state, 'failed');
-    assert.match(tb?.last_error ?? '', /no handler registered for task kind "nobody-handles-this"/);
+    assert.equal(tb?.state, 'queued');
+    assert.equal(tb?.attempts, 0);
 
     const tc = await r.get(c);
     assert.equal(tc?.state, 'failed');
@@ -381,7 +382,7 @@ test(`[${BACKEND}] start() polls; enqueue wakes the loop; enqueue joins a transa
   }));
 
 test('constructor and register validate their arguments', async () => {
-  const store = { db: {} as never, dialect: 'sqlite' as const, close: async () => {} };
+  const store = { db: {} as never, dialect: 'sqlite' as const, tx: () => Promise.reject(new Error('unused')), close: async () => {} };
   assert.throws(() => new TaskRunner({ store, clock: systemClock, owner: '' }), /owner/);
   assert.throws(() => new TaskRunner({ store, clock: systemClock, owner: 'x', concurrency: 0 }), /concurrency/);
   const r = new TaskRunner({ store, clock: systemClock, owner: 'x' });

@@ -1,17 +1,17 @@
-/** Datafence handlers: one function per operation of `datafenceOps`. */
+/** Datafence handlers: one function per operation of `datafenceOps`. Behaviour only. */
 import { datafenceOps } from '@stockade/sdk';
-import { defineHandlers, Serialized } from '../../gateway/handler.js';
-import { statusName } from '../../gateway/i18n.js';
+import { handlersFor, Serialized } from '../../platform/service.js';
 import { kstIso } from '../time.js';
 import { PRODUCT_CATALOG } from './catalog.js';
-import { listFences, requireFence } from './fences.js';
+import type { DatafenceService } from './service.js';
+import { statusName } from './texts.js';
 
 /** The catalogue never changes while the server runs: serialise it once. */
 const CATALOG = new Serialized([...PRODUCT_CATALOG]);
 
-export const datafenceHandlers = defineHandlers(datafenceOps, {
+export const handlers = handlersFor<DatafenceService>()(datafenceOps, {
   async getDatafence(ctx) {
-    const fences = await listFences(ctx.app.store.db, ctx.identity.accountId);
+    const fences = await ctx.svc.repo.listFences(ctx.identity.accountId);
     // boxCount counts live boxes; boxes arrive with the Datafence issue, so it is 0 until then.
     return fences.map((f) => ({
       fenceId: f.id,
@@ -27,14 +27,9 @@ export const datafenceHandlers = defineHandlers(datafenceOps, {
   },
 
   async getBucketList(ctx) {
-    // The account's Object Storage buckets (services/s3), all usable for import and export.
-    const rows = await ctx.app.store.db
-      .selectFrom('s3_buckets')
-      .select('name')
-      .where('account_id', '=', ctx.identity.accountId)
-      .orderBy('name')
-      .execute();
-    return rows.map((r) => ({ name: r.name, enableable: true }));
+    // The account's Object Storage buckets, all usable for import and export.
+    const buckets = await ctx.app.api('s3').listBuckets(ctx.identity.accountId);
+    return buckets.map((b) => ({ name: b.name, enableable: true }));
   },
 
   async getProductSpec() {
@@ -42,14 +37,8 @@ export const datafenceHandlers = defineHandlers(datafenceOps, {
   },
 
   async getBoxCustomImage(ctx, input) {
-    const fence = await requireFence(ctx.app.store.db, ctx.identity.accountId, input.fenceId, ctx.lang);
-    const rows = await ctx.app.store.db
-      .selectFrom('custom_images')
-      .selectAll()
-      .where('fence_id', '=', fence.id)
-      .where('product_code', '=', input.productCode)
-      .orderBy('image_no')
-      .execute();
+    const fence = await ctx.svc.requireFence(ctx, input.fenceId);
+    const rows = await ctx.svc.repo.customImages(fence.id, input.productCode);
     return {
       content: rows.map((r) => ({
         imageNo: Number(r.image_no),

@@ -1,28 +1,24 @@
-/** Data Flow handlers: one function per operation of `dataflowOps`. */
+/** Data Flow handlers: one function per operation of `dataflowOps`. Behaviour only. */
 import { dataflowOps } from '@stockade/sdk';
-import { ApiError } from '../../gateway/errors.js';
-import { defineHandlers } from '../../gateway/handler.js';
-import { t } from '../../gateway/i18n.js';
+import { handlersFor } from '../../platform/service.js';
 import { kstIsoMillis } from '../time.js';
+import { errors } from './errors.js';
+import type { DataflowService } from './service.js';
 
 const iso = (ms: number | null) => (ms === null ? null : kstIsoMillis(ms));
 
-export const dataflowHandlers = defineHandlers(dataflowOps, {
+export const handlers = handlersFor<DataflowService>()(dataflowOps, {
   async getJobs(ctx, input) {
     const page = input.page ?? 0;
     const limit = input.limit ?? 1000;
-    let q = ctx.app.store.db.selectFrom('dataflow_jobs').where('account_id', '=', ctx.identity.accountId);
     // Name filter: case-insensitive substring (dataflow.md §3.4, inferred).
-    if (input.name) q = q.where((eb) => eb(eb.fn('lower', ['name']), 'like', `%${input.name!.toLowerCase().replace(/[%_\\]/g, '\\$&')}%`));
-    if (input.status) q = q.where('status', '=', input.status);
-    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id')
-      .limit(limit)
-      .offset(page * limit)
-      .execute();
+    const { rows, count } = await ctx.svc.repo.listJobs({
+      accountId: ctx.identity.accountId,
+      ...(input.name ? { name: input.name } : {}),
+      ...(input.status ? { status: input.status } : {}),
+      page,
+      limit,
+    });
     return {
       list: rows.map((r) => ({
         jobId: r.id,
@@ -36,20 +32,15 @@ export const dataflowHandlers = defineHandlers(dataflowOps, {
         resourceId: r.id,
         disabled: false,
       })),
-      count: Number(count),
+      count,
       page,
       limit,
     };
   },
 
   async getJobById(ctx, input) {
-    const r = await ctx.app.store.db
-      .selectFrom('dataflow_jobs')
-      .selectAll()
-      .where('account_id', '=', ctx.identity.accountId)
-      .where('id', '=', input.jobId)
-      .executeTakeFirst();
-    if (!r) throw new ApiError(404, 'resource-not-found/job', t(ctx.lang, 'job.notFound', { jobId: input.jobId }));
+    const r = await ctx.svc.repo.findJob(ctx.identity.accountId, input.jobId);
+    if (!r) throw errors.jobNotFound(ctx.lang, { jobId: input.jobId });
     const doc = JSON.parse(r.doc) as { nodes: unknown[]; runCondition: Record<string, unknown>; maxConcurrentRuns: number };
     return {
       jobId: r.id,

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { AppContext } from '../../app.js';
+import type { AppContext } from '../../context.js';
 import type { ResolvedKey } from '../../iam/iam.js';
 import { chunksOf } from '../../store/fsutil.js';
 import { S3Error, type DecodedBody, type VerifiedRequest } from './auth.js';

@@ -10,15 +10,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { S3OperationName } from '@stockade/sdk';
-import type { AppContext } from '../../app.js';
-import type { RawRequestInfo, RawService } from '../../gateway/server.js';
+import type { AppContext } from '../../context.js';
+import { defineService, type RawRequestInfo, type RawService } from '../../platform/service.js';
+import { isValidBucketName } from './names.js';
+import { migrations } from './migrations.js';
+import { s3Tables } from './tables.js';
+import type { ObjectStorageApi } from './api.js';
 import { S3Error, type DecodedBody } from './auth.js';
 import { decodeBody } from './chunked.js';
 import { verifySigV4 } from './sigv4.js';
 import { S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
 import { ObjectContent } from './content.js';
 import { S3Repository } from './repository.js';
-import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './buckets.js';
+import { createBucket, deleteBucket, DEFAULT_REGION, getBucketLocation, headBucket, listBuckets } from './buckets.js';
 import { listObjects, listObjectsV2 } from './list.js';
 import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
 import {
@@ -182,8 +186,7 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-export function createS3Service(ctx: AppContext): RawService {
-  const repo = new S3Repository(ctx.store);
+export function createS3Service(ctx: AppContext, repo: S3Repository): RawService {
   const content = new ObjectContent(ctx.blobs, ctx.logger);
   /** Requests whose body decoding started. */
   const bodyStarted = new WeakSet<IncomingMessage>();
@@ -290,3 +293,28 @@ export function createS3Service(ctx: AppContext): RawService {
     }
   };
 }
+
+/** What other services may do with Object Storage (services/s3/api.ts). */
+function objectStorageApi(app: AppContext, repo: S3Repository): ObjectStorageApi {
+  return {
+    async listBuckets(accountId) {
+      return (await repo.listBuckets(accountId)).map((b) => ({ name: b.name, createdAt: b.created_at }));
+    },
+    async createBucket(trx, b) {
+      if (!isValidBucketName(b.name)) throw new Error(`invalid bucket name ${JSON.stringify(b.name)}`);
+      const r = await repo.createBucket({ name: b.name, account_id: b.accountId, region: DEFAULT_REGION, created_at: app.clock.now() }, trx);
+      return r === 'created' ? 'created' : 'taken';
+    },
+  };
+}
+
+export const s3Service = defineService({
+  name: 's3',
+  rawOperations: Object.keys(s3Operations),
+  tables: s3Tables,
+  migrations,
+  create(app) {
+    const repo = new S3Repository(app.store);
+    return { app, raw: createS3Service(app, repo), api: objectStorageApi(app, repo) };
+  },
+});

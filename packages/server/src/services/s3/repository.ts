@@ -13,12 +13,13 @@
  * write lock up front (`BEGIN IMMEDIATE`), which serialises writers anyway.
  */
 import { randomBytes } from 'node:crypto';
-import type { Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Store } from '../../store/db.js';
 import type { BlobInfo } from '../../store/blobs.js';
-import type { Database, Dialect, S3BucketsTable, S3ObjectsTable, S3PartsTable, S3UploadsTable } from '../../store/schema.js';
+import { asDb, type Dialect, type Executor } from '../../store/schema.js';
+import type { S3BucketsTable, S3Database, S3ObjectsTable, S3PartsTable, S3UploadsTable } from './tables.js';
 
-type Trx = Transaction<Database>;
+type Trx = Transaction<S3Database>;
 export type BucketRow = S3BucketsTable;
 export type ObjectRow = S3ObjectsTable;
 export type UploadRow = S3UploadsTable;
@@ -55,8 +56,8 @@ export class UploadGone extends Error {}
 export class S3Repository {
   constructor(private readonly store: Store) {}
 
-  private get db() {
-    return this.store.db;
+  private get db(): Kysely<S3Database> {
+    return asDb<S3Database>(this.store.db);
   }
 
   private get dialect(): Dialect {
@@ -64,7 +65,7 @@ export class S3Repository {
   }
 
   tx<T>(fn: (trx: Trx) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(fn);
+    return this.store.tx((trx) => fn(trx as unknown as Trx));
   }
 
   /* ------------------------------------------------------------------ buckets --- */
@@ -82,15 +83,16 @@ export class S3Repository {
     return q.execute();
   }
 
-  /** Creates a bucket, or tells who has it already. */
-  async createBucket(row: BucketRow): Promise<'created' | 'ownedByYou' | 'exists'> {
-    const inserted = await this.db
+  /** Creates a bucket (in `trx` when given), or tells who has it already. */
+  async createBucket(row: BucketRow, trx?: Executor): Promise<'created' | 'ownedByYou' | 'exists'> {
+    const db = trx ? asDb<S3Database>(trx) : this.db;
+    const inserted = await db
       .insertInto('s3_buckets')
       .values(row)
       .onConflict((oc) => oc.column('name').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0) return 'created';
-    const existing = await this.getBucket(row.name);
+    const existing = await db.selectFrom('s3_buckets').selectAll().where('name', '=', row.name).executeTakeFirst();
     return existing?.account_id === row.account_id ? 'ownedByYou' : 'exists';
   }
 
