@@ -1,5 +1,5 @@
 /** What a handler receives and may return. Handlers hold behaviour only; the gateway does the rest. */
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { OperationDef, OperationInput, OperationOutput } from '@stockade/sdk';
 import type { Identity } from '../iam/iam.js';
 import type { AppContext } from '../app.js';
@@ -62,4 +62,18 @@ export type HandlersOf<Ops> = {
 
 export function defineHandlers<Ops>(_ops: Ops, handlers: HandlersOf<Ops>): Record<string, Handler> {
   return handlers as Record<string, Handler>;
+}
+
+/** Error codes of a connection the client closed or reset. */
+const DISCONNECT_CODES = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+/**
+ * Did this request fail because the client went away (closed the connection mid-body, or
+ * stopped reading a response)? Such a failure is routine: the gateway notes it at debug level,
+ * and nobody should log it as an error.
+ */
+export function clientGone(req: IncomingMessage, err?: unknown): boolean {
+  if (req.socket?.destroyed === true || (req.destroyed && !req.complete)) return true;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return typeof code === 'string' && DISCONNECT_CODES.has(code);
 }

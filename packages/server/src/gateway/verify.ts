@@ -39,6 +39,49 @@ function header(h: IncomingHttpHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/**
+ * A query string as the gateway reads it: split on `&`, then on the first `=`, each side
+ * percent-decoded; `+` is a literal plus (clients encode a space as `%20`).
+ */
+export function readQuery(rawQuery: string | null): Array<[string, string]> {
+  return rawQuery ? [...new URLSearchParams(rawQuery.replace(/\+/g, '%2B'))] : [];
+}
+
+/** A query split like `readQuery` but taken literally, nothing decoded. */
+function splitLiterally(query: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    out.push(eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  return out;
+}
+
+function samePairs(a: Array<[string, string]>, b: Array<[string, string]>): boolean {
+  return a.length === b.length && a.every(([k, v], i) => b[i]?.[0] === k && b[i]?.[1] === v);
+}
+
+/**
+ * The decoded form of a query, for clients that sign it instead of the wire form (auth.md
+ * §2.3 step 5a), or null when accepting a signature over it could let the signature validate
+ * a request that the server reads differently: decoding must not change how the query splits
+ * into parameters (`limit%3D5` is one parameter named `limit=5`, not `limit` = 5), and the
+ * decoded text, read as a query itself, must mean the same (`%2541` decodes to `%41`, which a
+ * client signing the wire form meant as `A`).
+ */
+export function decodedQueryReadAlike(rawQuery: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawQuery);
+  } catch {
+    return null; // undecodable: only the wire form can match
+  }
+  if (decoded === rawQuery) return null;
+  const read = readQuery(rawQuery);
+  return samePairs(read, splitLiterally(decoded)) && samePairs(read, readQuery(decoded)) ? decoded : null;
+}
+
 /** NCP API Gateway window: requests 5 minutes or more away from server time are refused (auth.md §2.5). */
 export const NCP_WINDOW_MS = 300_000;
 
@@ -54,14 +97,11 @@ export async function verifyNcp(req: SignedRequest, iam: Iam, now: number, lang:
   const key = await iam.resolve(ak);
   if (!key) throw fail('auth.unknownKey');
   const candidates = [req.target];
-  // Compatibility fallbacks (auth.md §2.3 step 5): a client that signed the decoded query, or
-  // the bare path when it sent an empty `?`.
+  // Compatibility fallbacks (auth.md §2.3 step 5): a client that signed the decoded query
+  // (only where it reads as the wire form does), or the bare path when it sent an empty `?`.
   if (req.rawQuery !== null) {
-    try {
-      candidates.push(`${req.rawPath}?${decodeURIComponent(req.rawQuery)}`);
-    } catch {
-      /* undecodable query: only the wire form can match */
-    }
+    const decoded = decodedQueryReadAlike(req.rawQuery);
+    if (decoded !== null) candidates.push(`${req.rawPath}?${decoded}`);
     if (req.rawQuery === '') candidates.push(req.rawPath);
   }
   for (const target of candidates) {
