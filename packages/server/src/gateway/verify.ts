@@ -113,6 +113,17 @@ export async function verifyNcp(req: SignedRequest, iam: Iam, now: number, lang:
 /** BCE: a request time more than 30 minutes away from server time is refused (auth.md §1.5 step 4). */
 export const BCE_SKEW_MS = 30 * 60_000;
 
+/**
+ * The longest validity honoured for a bce-auth-v1 signature, whatever `expirationPeriodInSeconds`
+ * says: 7 days. Baidu documents no maximum for the header (the SDKs default to 1800 s; the Java
+ * SDK accepts up to 2^31 − 1 s, about 68 years), so a captured request could otherwise be
+ * replayed for years. 7 days is S3's limit for a presigned request; a longer period is accepted
+ * but counts as 7 days (the request then expires with `RequestExpired`).
+ */
+export const BCE_MAX_EXPIRATION_S = 7 * 86_400;
+
+const INVALID_AUTH_HEADER = 'The HTTP authorization header is invalid. Consult the service documentation for details.';
+
 function bceError(status: number, code: string, message: string): ApiError {
   return new ApiError(status, code, message);
 }
@@ -125,18 +136,18 @@ export async function verifyBce(req: SignedRequest, iam: Iam, now: number): Prom
   const authorization = header(req.headers, 'authorization');
   if (!authorization) throw bceError(403, 'AccessDenied', 'Access denied.');
   const auth = parseBceAuthorization(authorization);
-  if (!auth) {
-    throw bceError(
-      400,
-      'InvalidHTTPAuthHeader',
-      'The HTTP authorization header is invalid. Consult the service documentation for details.',
-    );
+  if (!auth) throw bceError(400, 'InvalidHTTPAuthHeader', INVALID_AUTH_HEADER);
+  // The signature must cover Host (auth.md §1.4.4): listed explicitly, or implied by an empty
+  // list (the default set), and present on the request. Otherwise it would hold for any host.
+  const host = header(req.headers, 'host')?.trim();
+  if (!host || (auth.signedHeaders.length > 0 && !auth.signedHeaders.includes('host'))) {
+    throw bceError(400, 'InvalidHTTPAuthHeader', INVALID_AUTH_HEADER);
   }
   const key = await iam.resolve(auth.accessKeyId);
   if (!key) throw bceError(403, 'InvalidAccessKeyId', 'The Access Key ID you provided does not exist in our records.');
 
   const signedAt = parseIsoSeconds(auth.timestamp);
-  if (now > signedAt + auth.expiration * 1000) {
+  if (now > signedAt + Math.min(auth.expiration, BCE_MAX_EXPIRATION_S) * 1000) {
     throw bceError(400, 'RequestExpired', `Request has expired. Timestamp date is ${auth.timestamp}.`);
   }
   const bceDate = header(req.headers, 'x-bce-date');
