@@ -793,7 +793,7 @@ describe('reset', () => {
     const b = await newBucket('reset');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }));
     await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'u' }));
-    const res = await fetch(`${srv.url}/_stockade/reset`, { method: 'POST' });
+    const res = await fetch(`${srv.url}/_stockade/reset`, { method: 'POST', headers: { 'x-stockade-control': '1' } });
     assert.equal(res.status, 200);
     assert.deepEqual((await s3.send(new ListBucketsCommand({}))).Buckets ?? [], []);
     let files = 0;
