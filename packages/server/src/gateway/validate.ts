@@ -61,17 +61,10 @@ function strictIntegers(schema: TSchema, value: unknown): void {
 }
 
 /**
- * Names of fields that the schema does not declare. Objects that allow additional properties
- * (Data Flow job nodes) and records (string maps) are not descended into. In a union, the
- * branch that validates with the fewest undeclared fields is the one that counts.
- */
-export function unknownFields(schema: TSchema, value: unknown, prefix = ''): string[] {
-  return walkUndeclared(schema, value, prefix, false);
-}
-
-/**
  * Removes the fields the schema does not declare, at any depth, from a validated value (in
- * place), and returns their names: a handler only ever sees declared fields.
+ * place), and returns their names (`a.b[2].c`): a handler only ever sees declared fields.
+ * Objects that allow additional properties (Data Flow job nodes) and records (string maps) are
+ * kept whole. In a union, the branch that validates with the fewest undeclared fields counts.
  */
 export function dropUndeclared(schema: TSchema, value: unknown, prefix = ''): string[] {
   return walkUndeclared(schema, value, prefix, true);
