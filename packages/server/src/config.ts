@@ -12,6 +12,13 @@ export interface Config {
   /** PostgreSQL schema to use (tests give each file its own). */
   databaseSchema?: string;
   profile: Profile;
+  /**
+   * Host names (besides loopback) under which the test controls (`/_stockade/…`) answer, and
+   * whose origins may call them: a guard against DNS rebinding. Lower case, without port.
+   */
+  allowedHosts: string[];
+  /** Regions the S3 API serves: a SigV4 credential scope must name one; the first is named in errors. */
+  s3Regions: string[];
   /** Reject unknown request body fields instead of ignoring them. */
   strict: boolean;
   /** `box=delay:3000,export=immediate` */
@@ -50,6 +57,13 @@ export interface Config {
 export type BlobBackend = 'local' | 's3';
 
 export const DEFAULT_PORT = 4580;
+/** The region the S3 API serves unless told otherwise (the AWS SDKs' usual default). */
+export const DEFAULT_S3_REGION = 'us-east-1';
+
+/** `a, b,,c` → `['a', 'b', 'c']`. */
+export function parseList(s: string): string[] {
+  return s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+}
 
 export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return {
@@ -59,6 +73,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: env.DATABASE_URL || undefined,
     databaseSchema: env.STOCKADE_DATABASE_SCHEMA || undefined,
     profile: env.STOCKADE_PROFILE === 'secure' ? 'secure' : 'dev',
+    allowedHosts: parseList(env.STOCKADE_ALLOWED_HOSTS ?? '').map((h) => h.toLowerCase()),
+    s3Regions: env.STOCKADE_S3_REGION ? parseList(env.STOCKADE_S3_REGION) : [DEFAULT_S3_REGION],
     strict: env.STOCKADE_STRICT === '1' || env.STOCKADE_STRICT === 'true',
     transitions: env.STOCKADE_TRANSITIONS,
     logLevel: env.STOCKADE_LOG_LEVEL ?? 'info',

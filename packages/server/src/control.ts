@@ -1,6 +1,12 @@
 /**
  * `/_stockade/…` routes, unauthenticated. `openapi.json` exists in every profile; the test
  * controls (health, reset, tasks/run, tasks, transitions, gc) only in the dev profile.
+ *
+ * The test controls can wipe the store, so a web page open in the user's browser must not reach
+ * them (README "Test controls"): every request needs a loopback or configured `Host` (DNS
+ * rebinding) and no foreign `Origin`; a POST also needs `x-stockade-control: 1`, a header no
+ * cross-site form or simple request can carry (a browser would send a CORS preflight first,
+ * which this server never grants). Refusals are 403 with a JSON `{"error"}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BootstrapResult } from './bootstrap.js';
@@ -28,9 +34,46 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : {};
 }
 
+/** Host names that always reach the test controls, on any port. */
+const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
+/** The header (and value) a state-changing control request must carry. */
+export const CONTROL_HEADER = 'x-stockade-control';
+
+const HOST_RE = /^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(?::\d{1,5})?$/;
+
+/**
+ * Why a request may not use the test controls, or null when it may: see the file comment.
+ * `allowed` holds lower-case host names without ports.
+ */
+export function controlRefusal(req: IncomingMessage, allowed: ReadonlySet<string>): string | null {
+  const host = (req.headers.host ?? '').trim().toLowerCase();
+  const name = HOST_RE.exec(host)?.[1];
+  if (name === undefined || !allowed.has(name)) {
+    return `Host ${JSON.stringify(req.headers.host ?? '')} is not a loopback name or one of --allowed-hosts`;
+  }
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    let originHost: string | undefined;
+    try {
+      const u = new URL(origin);
+      if (u.protocol === 'http:' || u.protocol === 'https:') originHost = u.hostname;
+    } catch {
+      /* `null` and other opaque origins */
+    }
+    if (originHost === undefined || !allowed.has(originHost)) {
+      return `Origin ${JSON.stringify(origin)} is not a loopback origin or one of --allowed-hosts`;
+    }
+  }
+  if (req.method === 'POST' && req.headers[CONTROL_HEADER] !== '1') {
+    return `a POST to the test controls needs the header "${CONTROL_HEADER}: 1"`;
+  }
+  return null;
+}
+
 export function controlRoutes(platform: Platform, boot: BootstrapResult, opts: { testControls?: boolean } = {}) {
   const testControls = opts.testControls ?? true;
   const { ctx } = platform;
+  const allowedHosts = new Set([...LOOPBACK_HOSTS, ...ctx.config.allowedHosts.map((h) => h.toLowerCase())]);
   let openapi: string | undefined;
   return async (req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> => {
     const method = req.method ?? 'GET';
@@ -41,6 +84,12 @@ export function controlRoutes(platform: Platform, boot: BootstrapResult, opts: {
       return true;
     }
     if (!testControls) return false;
+    const refusal = controlRefusal(req, allowedHosts);
+    if (refusal !== null) {
+      req.resume();
+      json(res, 403, { error: refusal });
+      return true;
+    }
     try {
       if (path === '/_stockade/health' && method === 'GET') {
         json(res, 200, { status: 'ok', profile: ctx.config.profile, database: ctx.store.dialect });

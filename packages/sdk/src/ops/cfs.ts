@@ -6,7 +6,7 @@
  * `accessGroupName` mean "not set" (the Go SDK always sends them).
  */
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { op, type DocumentedError } from './types.js';
+import { op, MAX_INT32, type DocumentedError } from './types.js';
 
 const bce = { service: 'cfs', auth: 'bce-v1' } as const;
 
@@ -147,7 +147,7 @@ export const CreateAccessRuleResult = Type.Object({ accessRuleId: Type.Integer()
 const fsParams = Type.Object({ fsId: FsId });
 const mountParams = Type.Object({ fsId: FsId, mountId: MountId });
 const agParams = Type.Object({ agName: AgName });
-const ruleParams = Type.Object({ agName: AgName, arId: Type.Integer({ minimum: 0 }) });
+const ruleParams = Type.Object({ agName: AgName, arId: Type.Integer({ minimum: 0, maximum: MAX_INT32 }) });
 const Description = Type.String({ maxLength: 1024 });
 
 export const cfsOps = {
@@ -464,8 +464,8 @@ export const cfsOps = {
     role: 'owner',
     params: agParams,
     query: Type.Object({
-      accessRuleId: Type.Optional(Type.Integer({ minimum: 0, description: 'rule id filter (doc request line spelling)' })),
-      arId: Type.Optional(Type.Integer({ minimum: 0, description: 'rule id filter (doc table / metadata spelling)' })),
+      accessRuleId: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT32, description: 'rule id filter (doc request line spelling)' })),
+      arId: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_INT32, description: 'rule id filter (doc table / metadata spelling)' })),
       marker: Marker,
       maxKeys: MaxKeys,
     }),

@@ -3,7 +3,7 @@
  * Base path `/api/v1`; GET takes query parameters, POST/PATCH a JSON body, DELETE the query.
  */
 import { Type, type TSchema } from '@sinclair/typebox';
-import { op, IntOrString, type DocumentedError } from './types.js';
+import { op, IntOrString, MAX_ID, type DocumentedError } from './types.js';
 
 const ncp = { service: 'datafence', auth: 'ncp-v2' } as const;
 
@@ -28,8 +28,8 @@ export const DATAFENCE_ERRORS = {
 } satisfies Record<string, DocumentedError>;
 const E = DATAFENCE_ERRORS;
 
-const FenceId = Type.Integer({ minimum: 1, description: 'Datafence number' });
-const BoxId = Type.Integer({ minimum: 1, description: 'Box number' });
+const FenceId = Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Datafence number' });
+const BoxId = Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Box number' });
 const Page = Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 0, description: '0-based page' }));
 const Size = Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'page size' }));
 const Message = Type.Object({ message: Type.String() });
@@ -52,8 +52,14 @@ const CustomImageList = Type.Object({
   ),
 });
 
-const FileId = Type.Integer({ minimum: 1, description: 'Import or export request number' });
-const InstanceNo = Type.Integer({ minimum: 1, description: 'Instance number' });
+const FileId = Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Import or export request number' });
+const InstanceNo = Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Instance number' });
+/**
+ * NAS volumes created by one action: at most the FENCE_NAS / BOX_NAS `maxQuantity` that
+ * get-product-spec announces (10); Hadoop worker nodes: HD_WORKER's (8).
+ */
+const MAX_NAS_COUNT = 10;
+const MAX_WORKER_NODES = 8;
 /** File Import Status Code (§1.3). */
 export const IMPORT_STATUS_CODES = [
   'INITIALIZED', 'UPLOADING', 'IMPORTED', 'ERROR_FILE', 'ERROR_SECURITY', 'ERROR_SYSTEM',
@@ -135,13 +141,13 @@ const ServerChange = <T extends TSchema>(storageSize: T) =>
     storageSize: Type.Optional(storageSize),
     userPassword: Type.Optional(Password),
   });
-const NasCreate = Type.Object({ nasSize: NasSize, count: Type.Integer({ minimum: 1 }) });
+const NasCreate = Type.Object({ nasSize: NasSize, count: Type.Integer({ minimum: 1, maximum: MAX_NAS_COUNT }) });
 /** A NAS action of change-datafence-infra (`fenceNasList`) and change-box-infra (`boxNasList`). */
 const NasChange = Type.Object({
   actionType: NasActionType,
   nasInstanceNo: InstanceRef('required for DELETE'),
   nasSize: Type.Optional(NasSize),
-  count: Type.Optional(Type.Integer({ minimum: 1, description: 'required for CREATE' })),
+  count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_NAS_COUNT, description: 'required for CREATE' })),
 });
 /** Hadoop edge-node spec: create-box documents `EdgeNodeSpecCode`, change-box-infra `edgeNodeSpecCode` (§2.3). */
 const EdgeNodeSpecCodes = {
@@ -417,7 +423,7 @@ export const datafenceOps = {
               masterNodeSpecCode: Type.String(),
               masterNodeStorageSize: HadoopStorageSize,
               workerNodeSpecCode: Type.String(),
-              workerNodeCount: Type.Integer({ minimum: 1 }),
+              workerNodeCount: Type.Integer({ minimum: 1, maximum: MAX_WORKER_NODES }),
               workerNodeStorageSize: HadoopStorageSize,
               userPassword: Password,
             }),
@@ -662,7 +668,7 @@ export const datafenceOps = {
               masterNodeStorageSize: Type.Optional(HadoopStorageChangeSize),
               workerNodeSpecCode: Type.Optional(Type.String()),
               workerNodeStorageSize: Type.Optional(HadoopStorageChangeSize),
-              workerNodeCount: Type.Optional(Type.Integer({ minimum: 1 })),
+              workerNodeCount: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_WORKER_NODES })),
               userPassword: Type.Optional(Password),
             }),
             { description: 'at most 2 clusters per box' },

@@ -6,7 +6,7 @@
  * union of the editions and the response schemas carry the superset of fields (§ legend).
  */
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { op, Nullable, type DocumentedError } from './types.js';
+import { op, Nullable, MAX_ID, type DocumentedError } from './types.js';
 
 const ncp = { service: 'dataflow', auth: 'ncp-v2' } as const;
 
@@ -26,8 +26,17 @@ const Enum = <T extends string>(values: readonly T[], opts: { description?: stri
   Type.Union(values.map((v) => Type.Literal(v)), opts);
 
 const Id = Type.String({ minLength: 1, maxLength: 64, description: '12-character resource id' });
-const Page = Type.Optional(Type.Integer({ minimum: 0, default: 0 }));
-const Limit = Type.Optional(Type.Integer({ minimum: 1, default: 1000 }));
+/**
+ * Paging (§3.4): `limit` defaults to 1000 and no larger page is served; `page` stops at
+ * 1,000,000 so that the offset (page × limit) stays far inside 64 bits. Neither maximum is
+ * documented (inferred).
+ */
+const Page = Type.Optional(Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }));
+const Limit = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1000 }));
+/** Simultaneous runs of one job: no maximum is documented; 100 (inferred). */
+const MaxConcurrentRuns = Type.Integer({ minimum: 1, maximum: 100 });
+/** A job node's id, as the client numbers its graph. */
+const NodeId = Type.Integer({ minimum: 0, maximum: MAX_ID });
 const Timestamp = Nullable(Type.String());
 /** Job, trigger and workflow names (§1.2): 3–100 chars of `[A-Za-z0-9_-]`, starting with a letter or `_`. */
 const Name = Type.String({ minLength: 3, maxLength: 100, pattern: '^[A-Za-z_][A-Za-z0-9_-]{2,99}$' });
@@ -80,10 +89,10 @@ export const ExecutionCondition = Type.Object({
 /** A job node: common fields, type-specific properties flattened onto the same object (§1.3). */
 export const JobNode = Type.Object(
   {
-    id: Type.Integer(),
+    id: NodeId,
     name: Type.String(),
     type: Type.String(),
-    parentNodeIds: Type.Array(Type.Integer()),
+    parentNodeIds: Type.Array(NodeId),
   },
   { additionalProperties: true },
 );
@@ -398,7 +407,7 @@ export const dataflowOps = {
       name: Name,
       type: Type.Optional(JobType),
       description: Type.Optional(Type.String()),
-      maxConcurrentRuns: Type.Optional(Type.Integer({ minimum: 1 })),
+      maxConcurrentRuns: Type.Optional(MaxConcurrentRuns),
       jobCondition: Type.Optional(JobCondition),
       nodes: Type.Optional(Type.Array(JobNode, { description: 'required for visual (DATAFLOW/VISUAL) jobs' })),
     }),
@@ -421,7 +430,7 @@ export const dataflowOps = {
       name: Type.Optional(Name),
       description: Type.Optional(Type.String()),
       isTemp: Type.Optional(Type.Boolean({ description: '[R1]/[R2]: true = save as DRAFT, false = finalize' })),
-      maxConcurrentRuns: Type.Optional(Type.Integer({ minimum: 1 })),
+      maxConcurrentRuns: Type.Optional(MaxConcurrentRuns),
       jobCondition: Type.Optional(JobCondition),
       nodes: Type.Optional(Type.Array(JobNode)),
     }),

@@ -96,8 +96,18 @@ export type OperationOutput<D> =
 export const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
 /**
+ * Upper bounds of the integers a request carries (a test walks the table and fails on an
+ * integer without one). Ids and instance numbers: 2^53 − 1, the largest integer a JSON number
+ * carries exactly (the database stores ids as 64-bit integers).
+ */
+export const MAX_ID = Number.MAX_SAFE_INTEGER;
+/** A value the vendor documents as a Java `int` (CFS access rule ids). */
+export const MAX_INT32 = 2_147_483_647;
+
+/**
  * An integer that may arrive as a JSON number or as a numeric string. NCP documents several
  * instance numbers as Strings in some requests and Integers in others (datafence.md §2.3).
+ * Either form is bounded: the string to 15 digits, so that converting it to a number is exact.
  */
 export const IntOrString = (opts: { description?: string } = {}) =>
-  Type.Union([Type.Integer(), Type.String({ pattern: '^[0-9]+$' })], opts);
+  Type.Union([Type.Integer({ minimum: 0, maximum: MAX_ID }), Type.String({ pattern: '^[0-9]{1,15}$' })], opts);

@@ -7,7 +7,7 @@
 import type { ParseArgsConfig } from 'node:util';
 import { parseCommandLine, UsageError } from './args.js';
 import { ROLES, type Role } from '@stockade/sdk';
-import { defaultConfig, type Config } from '../config.js';
+import { defaultConfig, parseList, type Config } from '../config.js';
 import { coverageMarkdown, coverageText } from '../coverage.js';
 
 
@@ -19,6 +19,8 @@ commands:
                --database postgres://… (or DATABASE_URL; SQLite in DIR otherwise)
                --profile dev|secure (dev) --strict --transitions box=delay:3000,…
                --transitions-file F --log-level info
+               --allowed-hosts a,b (host names besides loopback for the test controls)
+               --s3-region R[,R2…] (us-east-1: regions the S3 API serves)
                --blob-backend local|s3 (local) --blob-s3-endpoint URL --blob-s3-bucket NAME
                --blob-s3-region R --blob-s3-prefix P
                --blob-s3-access-key-id ID --blob-s3-secret-access-key KEY
@@ -68,6 +70,8 @@ async function serve(args: string[]): Promise<void> {
     transitions: { type: 'string' },
     'transitions-file': { type: 'string' },
     'log-level': { type: 'string' },
+    'allowed-hosts': { type: 'string' },
+    's3-region': { type: 'string' },
     'blob-backend': { type: 'string' },
     'blob-s3-endpoint': { type: 'string' },
     'blob-s3-bucket': { type: 'string' },
@@ -91,6 +95,15 @@ async function serve(args: string[]): Promise<void> {
   if (values.transitions) config.transitions = values.transitions;
   if (values['transitions-file']) config.transitionsFile = values['transitions-file'];
   if (values['log-level']) config.logLevel = values['log-level'];
+  if (values['allowed-hosts'] !== undefined) config.allowedHosts = parseList(values['allowed-hosts']).map((h) => h.toLowerCase());
+  for (const h of config.allowedHosts) {
+    if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/.test(h)) throw new UsageError(`--allowed-hosts takes host names without ports, got ${JSON.stringify(h)}`);
+  }
+  if (values['s3-region'] !== undefined) config.s3Regions = parseList(values['s3-region']);
+  if (config.s3Regions.length === 0) throw new UsageError('--s3-region needs at least one region');
+  for (const r of config.s3Regions) {
+    if (!/^[a-z0-9-]{1,64}$/.test(r)) throw new UsageError(`--s3-region takes region names such as us-east-1, got ${JSON.stringify(r)}`);
+  }
   blobBackendFrom(values, config);
   // Validate transitions before touching the database, so a typo is one clear line.
   const { parseTransitions, loadTransitionsFile } = await import('../tasks/lifecycle.js');

@@ -16,8 +16,9 @@ import { ContractChecker } from './contract.js';
 import { t } from './i18n.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
 import { Router } from './router.js';
-import { validate, unknownFields, ValidationFailure } from './validate.js';
-import { verifyBce, verifyNcp, type SignedRequest } from './verify.js';
+import { validate, dropUndeclared, ValidationFailure } from './validate.js';
+import { readQuery, verifyBce, verifyNcp, type SignedRequest } from './verify.js';
+import { clientGone } from '../platform/http.js';
 
 type Scheme = 'ncp' | 'bce' | 'sigv4';
 
@@ -76,13 +77,23 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
 
 class BodyTooLarge extends Error {}
 
+/** The error a body read fails with when the client closed the connection before its end. */
+function abortedError(): Error {
+  return Object.assign(new Error('aborted'), { code: 'ECONNRESET' });
+}
+
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > limit) {
     req.resume();
     return Promise.reject(new BodyTooLarge());
   }
+  // Closed while the request was being authenticated: 'end' and 'error' were already emitted.
+  if (req.destroyed && !req.complete) return Promise.reject(abortedError());
   return new Promise((resolve, reject) => {
+    req.on('close', () => {
+      if (!req.complete) reject(abortedError());
+    });
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (c: Buffer) => {
@@ -124,8 +135,21 @@ export class Gateway {
   }
 
   listener = (req: IncomingMessage, res: ServerResponse): void => {
-    this.handle(req, res).catch((err: unknown) => {
-      this.app.logger.error({ err }, 'unhandled error in request');
+    const requestId = randomUUID();
+    // A client that goes away before its answer is complete (half a body sent, a download
+    // abandoned) is routine: noted at debug level here, never logged as an error.
+    res.once('close', () => {
+      if (!res.writableFinished) {
+        const path = (req.url ?? '').split('?')[0]; // the query may hold a presigned signature
+        this.app.logger.debug({ requestId, method: req.method, path }, 'client disconnected before the response completed');
+      }
+    });
+    this.handle(req, res, requestId).catch((err: unknown) => {
+      if (clientGone(req, err)) {
+        res.destroy();
+        return;
+      }
+      this.app.logger.error({ err, requestId }, 'unhandled error in request');
       if (!res.headersSent) send(res, 500, { 'content-type': 'text/plain' }, 'internal error');
       else res.destroy();
     });
@@ -137,8 +161,7 @@ export class Gateway {
     return server;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const requestId = randomUUID();
+  private async handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     let target = req.url ?? '/';
     if (!target.startsWith('/')) {
       // absolute-form request-target (through a proxy): keep path and query only
@@ -250,6 +273,7 @@ export class Gateway {
         if (violation) return fail(protocol, 'internal', violation);
         return this.reply(res, protocol, e, renderCtx);
       }
+      if (clientGone(req, e)) return;
       this.app.logger.error({ err: e, op: def.name, requestId }, 'handler failed');
       return fail(protocol, 'internal', `Request ${requestId} failed unexpectedly.`);
     }
@@ -310,6 +334,12 @@ export class Gateway {
     };
   }
 
+  /**
+   * The handler's input: path parameters, query and body fields, each validated against its
+   * schema, undeclared fields dropped. A name declared in several places takes the path
+   * parameter first, then the query value, then the body field: a body or query field can
+   * never override a path parameter.
+   */
   private async parseInput(
     req: IncomingMessage,
     def: OperationDef,
@@ -319,15 +349,17 @@ export class Gateway {
     lang: Lang,
   ): Promise<Record<string, unknown>> {
     const failure = (kind: GenericFailure, detail: string) => protocol.failure(kind, lang, detail);
-    const input: Record<string, unknown> = {};
+    let fromPath: Record<string, unknown> = {};
+    let fromQuery: Record<string, unknown> = {};
     try {
-      if (def.params) Object.assign(input, validate(def.params, params, 'path', { convert: true }));
+      if (def.params) fromPath = validate(def.params, params, 'path', { convert: true }) as Record<string, unknown>;
       if (def.query) {
+        const declared = def.query.properties;
         const q: Record<string, string> = {};
-        for (const [k, v] of new URLSearchParams(rawQuery?.replace(/\+/g, '%2B') ?? '')) {
-          if (k in def.query.properties && !(k in q)) q[k] = v;
+        for (const [k, v] of readQuery(rawQuery)) {
+          if (Object.hasOwn(declared, k) && !Object.hasOwn(q, k)) q[k] = v;
         }
-        Object.assign(input, validate(def.query, q, 'query', { convert: true }));
+        fromQuery = validate(def.query, q, 'query', { convert: true }) as Record<string, unknown>;
       }
     } catch (e) {
       if (e instanceof ValidationFailure) throw failure('validation', e.message);
@@ -336,7 +368,7 @@ export class Gateway {
     const method = req.method ?? 'GET';
     // GET, HEAD and DELETE bodies are ignored (the Java CFS SDK sends `{}` on them); node:http
     // discards an unread body once the response is sent.
-    if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || !def.body) return input;
+    if (method === 'GET' || method === 'HEAD' || method === 'DELETE' || !def.body) return { ...fromQuery, ...fromPath };
     let raw: Buffer;
     try {
       raw = await readBody(req, this.app.config.bodyLimit);
@@ -356,19 +388,19 @@ export class Gateway {
         throw failure('malformedBody', t(lang, 'invalid.json'));
       }
     }
+    let fromBody: Record<string, unknown>;
     try {
       const v = validate(def.body, body ?? {}, 'body');
-      if (this.app.config.strict) {
-        const extra = unknownFields(def.body, v);
-        if (extra.length) throw new ValidationFailure(`unknown field ${extra.join(', ')} (strict mode)`);
+      const dropped = dropUndeclared(def.body, v);
+      if (this.app.config.strict && dropped.length) {
+        throw new ValidationFailure(`unknown field ${dropped.join(', ')} (strict mode)`);
       }
-      if (v && typeof v === 'object' && !Array.isArray(v)) Object.assign(input, v);
-      else input.body = v;
+      fromBody = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { body: v };
     } catch (e) {
       if (e instanceof ValidationFailure) throw failure('validation', e.message);
       throw e;
     }
-    return input;
+    return { ...fromBody, ...fromQuery, ...fromPath };
   }
 
   private reply(res: ServerResponse, protocol: Protocol, err: ApiError, ctx: { requestId: string; path: string }): void {

@@ -61,30 +61,42 @@ function strictIntegers(schema: TSchema, value: unknown): void {
 }
 
 /**
- * Names of fields that the schema does not declare (strict mode). Objects that allow additional
- * properties (Data Flow job nodes) are not descended into.
+ * Removes the fields the schema does not declare, at any depth, from a validated value (in
+ * place), and returns their names (`a.b[2].c`): a handler only ever sees declared fields.
+ * Objects that allow additional properties (Data Flow job nodes) and records (string maps) are
+ * kept whole. In a union, the branch that validates with the fewest undeclared fields counts.
  */
-export function unknownFields(schema: TSchema, value: unknown, prefix = ''): string[] {
+export function dropUndeclared(schema: TSchema, value: unknown, prefix = ''): string[] {
+  return walkUndeclared(schema, value, prefix, true);
+}
+
+function walkUndeclared(schema: TSchema, value: unknown, prefix: string, drop: boolean): string[] {
   if (value === null || typeof value !== 'object') return [];
   if (schema[Kind] === 'Union') {
+    let best: { branch: TSchema; extra: number } | undefined;
     for (const s of (schema as TSchema & { anyOf: TSchema[] }).anyOf) {
-      if (Value.Check(s, value)) return unknownFields(s, value, prefix);
+      if (!Value.Check(s, value)) continue;
+      const extra = walkUndeclared(s, value, prefix, false).length;
+      if (!best || extra < best.extra) best = { branch: s, extra };
     }
-    return [];
+    return best ? walkUndeclared(best.branch, value, prefix, drop) : [];
   }
   if (Array.isArray(value)) {
     const items = (schema as TSchema & { items?: TSchema }).items;
     if (!items) return [];
-    return value.flatMap((v, i) => unknownFields(items, v, `${prefix}[${i}]`));
+    return value.flatMap((v, i) => walkUndeclared(items, v, `${prefix}[${i}]`, drop));
   }
   if (schema[Kind] !== 'Object' || schema.additionalProperties === true) return [];
   const props = (schema as TSchema & { properties: Record<string, TSchema> }).properties;
   const out: string[] = [];
-  for (const [k, v] of Object.entries(value)) {
-    const p = props[k];
+  const record = value as Record<string, unknown>;
+  for (const k of Object.keys(record)) {
     const name = prefix ? `${prefix}.${k}` : k;
-    if (!p) out.push(name);
-    else out.push(...unknownFields(p, v, name));
+    const p = Object.hasOwn(props, k) ? props[k] : undefined;
+    if (!p) {
+      out.push(name);
+      if (drop) delete record[k];
+    } else out.push(...walkUndeclared(p, record[k], name, drop));
   }
   return out;
 }

@@ -40,6 +40,49 @@ function header(h: IncomingHttpHeaders, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
+/**
+ * A query string as the gateway reads it: split on `&`, then on the first `=`, each side
+ * percent-decoded; `+` is a literal plus (clients encode a space as `%20`).
+ */
+export function readQuery(rawQuery: string | null): Array<[string, string]> {
+  return rawQuery ? [...new URLSearchParams(rawQuery.replace(/\+/g, '%2B'))] : [];
+}
+
+/** A query split like `readQuery` but taken literally, nothing decoded. */
+function splitLiterally(query: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    out.push(eq < 0 ? [part, ''] : [part.slice(0, eq), part.slice(eq + 1)]);
+  }
+  return out;
+}
+
+function samePairs(a: Array<[string, string]>, b: Array<[string, string]>): boolean {
+  return a.length === b.length && a.every(([k, v], i) => b[i]?.[0] === k && b[i]?.[1] === v);
+}
+
+/**
+ * The decoded form of a query, for clients that sign it instead of the wire form (auth.md
+ * §2.3 step 5a), or null when accepting a signature over it could let the signature validate
+ * a request that the server reads differently: decoding must not change how the query splits
+ * into parameters (`limit%3D5` is one parameter named `limit=5`, not `limit` = 5), and the
+ * decoded text, read as a query itself, must mean the same (`%2541` decodes to `%41`, which a
+ * client signing the wire form meant as `A`).
+ */
+export function decodedQueryReadAlike(rawQuery: string): string | null {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawQuery);
+  } catch {
+    return null; // undecodable: only the wire form can match
+  }
+  if (decoded === rawQuery) return null;
+  const read = readQuery(rawQuery);
+  return samePairs(read, splitLiterally(decoded)) && samePairs(read, readQuery(decoded)) ? decoded : null;
+}
+
 /** NCP API Gateway window: requests 5 minutes or more away from server time are refused (auth.md §2.5). */
 export const NCP_WINDOW_MS = 300_000;
 
@@ -55,14 +98,11 @@ export async function verifyNcp(req: SignedRequest, iam: Iam, now: number, lang:
   const key = await iam.resolve(ak);
   if (!key) throw fail('auth.unknownKey');
   const candidates = [req.target];
-  // Compatibility fallbacks (auth.md §2.3 step 5): a client that signed the decoded query, or
-  // the bare path when it sent an empty `?`.
+  // Compatibility fallbacks (auth.md §2.3 step 5): a client that signed the decoded query
+  // (only where it reads as the wire form does), or the bare path when it sent an empty `?`.
   if (req.rawQuery !== null) {
-    try {
-      candidates.push(`${req.rawPath}?${decodeURIComponent(req.rawQuery)}`);
-    } catch {
-      /* undecodable query: only the wire form can match */
-    }
+    const decoded = decodedQueryReadAlike(req.rawQuery);
+    if (decoded !== null) candidates.push(`${req.rawPath}?${decoded}`);
     if (req.rawQuery === '') candidates.push(req.rawPath);
   }
   for (const target of candidates) {
@@ -73,6 +113,17 @@ export async function verifyNcp(req: SignedRequest, iam: Iam, now: number, lang:
 
 /** BCE: a request time more than 30 minutes away from server time is refused (auth.md §1.5 step 4). */
 export const BCE_SKEW_MS = 30 * 60_000;
+
+/**
+ * The longest validity honoured for a bce-auth-v1 signature, whatever `expirationPeriodInSeconds`
+ * says: 7 days. Baidu documents no maximum for the header (the SDKs default to 1800 s; the Java
+ * SDK accepts up to 2^31 − 1 s, about 68 years), so a captured request could otherwise be
+ * replayed for years. 7 days is S3's limit for a presigned request; a longer period is accepted
+ * but counts as 7 days (the request then expires with `RequestExpired`).
+ */
+export const BCE_MAX_EXPIRATION_S = 7 * 86_400;
+
+const INVALID_AUTH_HEADER = 'The HTTP authorization header is invalid. Consult the service documentation for details.';
 
 function bceError(status: number, code: string, message: string): ApiError {
   return new ApiError(status, code, message);
@@ -86,18 +137,18 @@ export async function verifyBce(req: SignedRequest, iam: Iam, now: number): Prom
   const authorization = header(req.headers, 'authorization');
   if (!authorization) throw bceError(403, 'AccessDenied', 'Access denied.');
   const auth = parseBceAuthorization(authorization);
-  if (!auth) {
-    throw bceError(
-      400,
-      'InvalidHTTPAuthHeader',
-      'The HTTP authorization header is invalid. Consult the service documentation for details.',
-    );
+  if (!auth) throw bceError(400, 'InvalidHTTPAuthHeader', INVALID_AUTH_HEADER);
+  // The signature must cover Host (auth.md §1.4.4): listed explicitly, or implied by an empty
+  // list (the default set), and present on the request. Otherwise it would hold for any host.
+  const host = header(req.headers, 'host')?.trim();
+  if (!host || (auth.signedHeaders.length > 0 && !auth.signedHeaders.includes('host'))) {
+    throw bceError(400, 'InvalidHTTPAuthHeader', INVALID_AUTH_HEADER);
   }
   const key = await iam.resolve(auth.accessKeyId);
   if (!key) throw bceError(403, 'InvalidAccessKeyId', 'The Access Key ID you provided does not exist in our records.');
 
   const signedAt = parseIsoSeconds(auth.timestamp);
-  if (now > signedAt + auth.expiration * 1000) {
+  if (now > signedAt + Math.min(auth.expiration, BCE_MAX_EXPIRATION_S) * 1000) {
     throw bceError(400, 'RequestExpired', `Request has expired. Timestamp date is ${auth.timestamp}.`);
   }
   const bceDate = header(req.headers, 'x-bce-date');

@@ -2,7 +2,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
-import { CfsClient, StockadeApiError, bceAuthorization, formatBceTimestamp } from '@stockade/sdk';
+import { CfsClient, StockadeApiError, bceAuthorization, bceSign, formatBceTimestamp } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
 // @baiducloud/sdk is CommonJS; load only its signer.
@@ -88,6 +88,50 @@ describe('CFS QueryFileSystem', () => {
     assert.equal(res.status, 400);
     assert.equal(body.code, 'InvalidHTTPAuthHeader');
     assert.ok(res.headers.get('x-bce-request-id'));
+  });
+
+  /** GET /v1/cfs with a bce-auth-v1 header signed over exactly `signedHeaders`. */
+  async function signedOver(signedHeaders: string[], opts: { at?: Date; expiration?: number; xBceDate?: boolean } = {}) {
+    const at = opts.at ?? new Date();
+    const headers: Record<string, string> = { host: new URL(srv.url).host };
+    if (opts.xBceDate !== false) headers['x-bce-date'] = formatBceTimestamp(at);
+    const signed = bceSign({
+      method: 'GET',
+      path: '/v1/cfs',
+      headers,
+      accessKeyId: srv.accessKeyId,
+      secretAccessKey: srv.secretAccessKey,
+      timestamp: at,
+      expirationSeconds: opts.expiration,
+      signedHeaders,
+    });
+    // The names exactly as asked (the signer leaves out the ones not sent, as a client may not).
+    const authorization = `${signed.authStringPrefix}/${signedHeaders.join(';')}/${signed.signature}`;
+    const sent: Record<string, string> = { authorization };
+    if (headers['x-bce-date']) sent['x-bce-date'] = headers['x-bce-date'];
+    const res = await fetch(`${srv.url}/v1/cfs`, { headers: sent });
+    return { status: res.status, body: (await res.json()) as { code?: string; message?: string } };
+  }
+
+  test('refuses a signature that does not cover host: 400 InvalidHTTPAuthHeader', async () => {
+    for (const names of [['x-bce-not-sent'], ['x-bce-date'], ['content-type', 'x-bce-date']]) {
+      const r = await signedOver(names);
+      assert.equal(r.status, 400, `${names.join(';')}: ${JSON.stringify(r.body)}`);
+      assert.equal(r.body.code, 'InvalidHTTPAuthHeader');
+    }
+    assert.equal((await signedOver(['host'])).status, 200);
+    assert.equal((await signedOver(['host', 'x-bce-date'])).status, 200);
+    assert.equal((await signedOver([])).status, 200, 'an empty list means the default set, which has host');
+  });
+
+  test('a long expiration period counts for at most 7 days: an older signature is 400 RequestExpired', async () => {
+    const tenYears = 10 * 365 * 86_400;
+    const day = 86_400_000;
+    const old = await signedOver(['host'], { at: new Date(Date.now() - 8 * day), expiration: tenYears, xBceDate: false });
+    assert.equal(old.status, 400, JSON.stringify(old.body));
+    assert.equal(old.body.code, 'RequestExpired');
+    const recent = await signedOver(['host'], { at: new Date(Date.now() - 6 * day), expiration: tenYears, xBceDate: false });
+    assert.equal(recent.status, 200, JSON.stringify(recent.body));
   });
 
   test('refuses a request without credentials: 403 AccessDenied', async () => {

@@ -196,7 +196,7 @@ describe('stockade serve', () => {
 
   test('a second signal during a slow shutdown exits at once', async () => {
     // A running 30 s probe makes the graceful shutdown wait (up to the runner's stop timeout).
-    const res = await fetch(`${url}/_stockade/tasks`, { method: 'POST', body: JSON.stringify({ kind: 'probe', count: 1, ms: 30_000 }) });
+    const res = await fetch(`${url}/_stockade/tasks`, { method: 'POST', headers: { 'x-stockade-control': '1', 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'probe', count: 1, ms: 30_000 }) });
     assert.equal(res.status, 200);
     const { first } = (await res.json()) as { first: number };
     const store = await openDatabase({ dataDir: inst.dir, url: testDatabaseUrl, schema: inst.schema });
@@ -230,7 +230,7 @@ describe('stockade serve --profile secure', () => {
     const health = await fetch(`${banner.url}/_stockade/health`);
     await health.arrayBuffer();
     assert.notEqual(health.status, 200, 'no test controls in the secure profile');
-    const tasks = await fetch(`${banner.url}/_stockade/tasks`, { method: 'POST', body: '{"kind":"probe"}' });
+    const tasks = await fetch(`${banner.url}/_stockade/tasks`, { method: 'POST', headers: { 'x-stockade-control': '1', 'content-type': 'application/json' }, body: '{"kind":"probe"}' });
     await tasks.arrayBuffer();
     assert.notEqual(tasks.status, 200, 'no task controls in the secure profile');
     assert.equal(await productSpecStatus(banner.url, banner.fields['access key']!, banner.fields['secret key']!), 200);
@@ -248,6 +248,8 @@ describe('bad input: non-zero exit and one line on stderr starting with "stockad
     ['frobnicate', ['frobnicate']],
     // --port 0: should the bad value be accepted, the server must not collide with a real one.
     ['serve --transitions box=sometimes', ['serve', '--transitions', 'box=sometimes', '--port', '0']],
+    ['serve --s3-region "EU West"', ['serve', '--s3-region', 'EU West', '--port', '0']],
+    ['serve --allowed-hosts host:8080', ['serve', '--allowed-hosts', 'host:8080', '--port', '0']],
   ];
   for (const [name, args] of cases) {
     test(`stockade ${name}`, async () => {

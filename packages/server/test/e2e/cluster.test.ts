@@ -37,11 +37,7 @@ function ownerPid(owner: string | null): number | undefined {
 
 /** Enqueues `count` probes through one process; returns the first and last task id it reports. */
 async function enqueue(url: string, count: number, ms: number): Promise<{ first: number; last: number }> {
-  const res = await fetch(`${url}/_stockade/tasks`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ kind: 'probe', count, ms }),
-  });
+  const res = await fetch(`${url}/_stockade/tasks`, { method: 'POST', headers: { 'x-stockade-control': '1', 'content-type': 'application/json' }, body: JSON.stringify({ kind: 'probe', count, ms }) });
   const body = (await res.json()) as { enqueued: number; first: number; last: number };
   assert.equal(res.status, 200, JSON.stringify(body));
   assert.equal(body.enqueued, count);

@@ -1,6 +1,7 @@
 /** Dev-profile test controls and the OpenAPI document. */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { Readable } from 'node:stream';
 import { DatafenceClient, allOperations, ncpSignHeaders } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
@@ -13,8 +14,34 @@ after(async () => {
   await srv.close();
 });
 
+/** A control request as documented: POST with `x-stockade-control: 1`. */
 const post = (path: string, body?: unknown) =>
-  fetch(srv.url + path, { method: 'POST', body: body === undefined ? undefined : JSON.stringify(body) });
+  fetch(srv.url + path, {
+    method: 'POST',
+    headers: { 'x-stockade-control': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+
+/** A raw request with a Host header of our choosing (fetch does not let a caller set Host). */
+function rawControl(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<{ status: number; body: string; contentType: string | undefined }> {
+  const u = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString(), contentType: res.headers['content-type'] }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 describe('test controls (dev profile)', () => {
   test('GET /_stockade/health reports ok, the profile and the database', async () => {
@@ -83,6 +110,82 @@ describe('test controls (dev profile)', () => {
   });
 });
 
+describe('test controls refuse cross-site requests', () => {
+  const port = () => new URL(srv.url).port;
+  const taskCount = async () => (await srv.app.ctx.store.db.selectFrom('tasks').select('id').execute()).length;
+  const expectRefused = (r: { status: number; body: string; contentType: string | undefined }, why: RegExp) => {
+    assert.equal(r.status, 403, r.body);
+    assert.match(r.contentType ?? '', /^application\/json/);
+    assert.match((JSON.parse(r.body) as { error: string }).error, why);
+  };
+
+  test('a simple (form-like) POST from a foreign page is refused and changes nothing', async () => {
+    await post('/_stockade/tasks', { kind: 'probe', count: 1, ms: 0 });
+    const before = await taskCount();
+    assert.ok(before > 0);
+    const r = await rawControl(srv.url, 'POST', '/_stockade/reset', {
+      host: `127.0.0.1:${port()}`,
+      origin: 'http://attacker.example',
+      'content-type': 'text/plain',
+    }, '{}');
+    expectRefused(r, /origin/i);
+    assert.equal(await taskCount(), before);
+  });
+
+  test('a POST without x-stockade-control: 1 is refused, whatever its content type', async () => {
+    for (const type of ['text/plain', 'application/json', 'application/x-www-form-urlencoded']) {
+      const r = await rawControl(srv.url, 'POST', '/_stockade/tasks', { host: `127.0.0.1:${port()}`, 'content-type': type }, '{"kind":"probe"}');
+      expectRefused(r, /x-stockade-control/);
+    }
+    const wrong = await rawControl(srv.url, 'POST', '/_stockade/reset', { host: `127.0.0.1:${port()}`, 'x-stockade-control': '0' });
+    expectRefused(wrong, /x-stockade-control/);
+  });
+
+  test('a foreign or opaque Origin is refused even with the header', async () => {
+    for (const origin of ['http://attacker.example', 'null', `http://127.0.0.1.attacker.example:${port()}`, 'https://localhost.attacker.example']) {
+      const r = await rawControl(srv.url, 'POST', '/_stockade/tasks/run', { host: `127.0.0.1:${port()}`, origin, 'x-stockade-control': '1' });
+      expectRefused(r, /origin/i);
+    }
+  });
+
+  test('a Host that is not a loopback name is refused (DNS rebinding), for reads too', async () => {
+    for (const [method, path] of [['GET', '/_stockade/health'], ['GET', '/_stockade/transitions'], ['POST', '/_stockade/tasks/run']] as const) {
+      const r = await rawControl(srv.url, method, path, { host: `attacker.example:${port()}`, 'x-stockade-control': '1' });
+      expectRefused(r, /host/i);
+    }
+  });
+
+  test('loopback hosts and origins, on any port, are accepted', async () => {
+    for (const host of [`127.0.0.1:${port()}`, `localhost:${port()}`, `LOCALHOST`, `[::1]:${port()}`]) {
+      const r = await rawControl(srv.url, 'POST', '/_stockade/tasks/run', { host, 'x-stockade-control': '1' });
+      assert.equal(r.status, 200, `${host}: ${r.body}`);
+    }
+    for (const origin of [`http://127.0.0.1:${port()}`, 'http://localhost:3000', 'https://[::1]']) {
+      const r = await rawControl(srv.url, 'POST', '/_stockade/tasks/run', { host: `127.0.0.1:${port()}`, origin, 'x-stockade-control': '1' });
+      assert.equal(r.status, 200, `${origin}: ${r.body}`);
+    }
+  });
+
+  test('the OpenAPI document is served whatever the Host and Origin (it is the same public document for everyone)', async () => {
+    const r = await rawControl(srv.url, 'GET', '/_stockade/openapi.json', { host: 'docs.example', origin: 'http://docs.example' });
+    assert.equal(r.status, 200);
+  });
+
+  test('--allowed-hosts adds names (and their origins) to the loopback ones', async () => {
+    const named = await startTestServer('control_hosts', { config: { allowedHosts: ['stockade.internal', 'CI-Runner'] } });
+    try {
+      const p = new URL(named.url).port;
+      for (const host of [`stockade.internal:${p}`, 'ci-runner', `127.0.0.1:${p}`]) {
+        const r = await rawControl(named.url, 'POST', '/_stockade/tasks/run', { host, origin: `http://${host}`, 'x-stockade-control': '1' });
+        assert.equal(r.status, 200, `${host}: ${r.body}`);
+      }
+      expectRefused(await rawControl(named.url, 'GET', '/_stockade/health', { host: 'other.internal' }), /host/i);
+    } finally {
+      await named.close();
+    }
+  });
+});
+
 describe('OpenAPI document', () => {
   test('describes every declared operation with its service tag and implementation state', async () => {
     const res = await fetch(srv.url + '/_stockade/openapi.json');
@@ -101,7 +204,7 @@ describe('secure profile', () => {
     const secure = await startTestServer('secure', { config: { profile: 'secure' } });
     try {
       for (const [method, path] of [['GET', '/_stockade/health'], ['POST', '/_stockade/reset'], ['POST', '/_stockade/tasks/run'], ['POST', '/_stockade/gc']] as const) {
-        const res = await fetch(secure.url + path, { method });
+        const res = await fetch(secure.url + path, { method, headers: { 'x-stockade-control': '1' } });
         assert.notEqual(res.status, 200, path);
         await res.arrayBuffer();
       }

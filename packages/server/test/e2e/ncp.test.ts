@@ -164,6 +164,34 @@ describe('NCP signature v2 verification', () => {
     expectAuthFailed({ status: res.status, body: await res.json() });
   });
 
+  /** Headers signed for `signedTarget`, sent on `sentTarget`. */
+  const replay = async (signedTarget: string, sentTarget: string) => {
+    const signed = ncpSignHeaders({ method: 'GET', requestTarget: signedTarget, accessKey: srv.accessKeyId, secretKey: srv.secretAccessKey });
+    const res = await fetch(srv.url + sentTarget, { headers: signed });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+
+  test('accepts a client that signed the decoded form of a query with spaces, Korean text and reserved characters', async () => {
+    for (const name of ['daily sales', '한글 작업', 'a+b', '50%', 'x#y', "it's"]) {
+      const sent = `/api/v1/jobs?name=${encodeURIComponent(name)}&limit=5`;
+      const r = await replay(`/api/v1/jobs?name=${name}&limit=5`, sent);
+      assert.equal(r.status, 200, `${name}: ${JSON.stringify(r.body)}`);
+      assert.equal((r.body as { limit: number }).limit, 5);
+    }
+  });
+
+  test('refuses a signature replayed on a query the server reads differently (an encoded = or & changes the parameters)', async () => {
+    // Signed for page=0 and limit=5; `limit%3D5` is one parameter named "limit=5".
+    expectAuthFailed(await replay('/api/v1/jobs?page=0&limit=5', '/api/v1/jobs?page=0&limit%3D5'));
+    expectAuthFailed(await replay('/api/v1/jobs?name=a&limit=5', '/api/v1/jobs?name=a%26limit%3D5'));
+    expectAuthFailed(await replay('/api/v1/jobs?name=a&page=1', '/api/v1/jobs?name%3Da&page=1'));
+    // Signed (as sent) for name "Abc" written %41bc; `%2541bc` decodes to the signed text but reads as "%41bc".
+    expectAuthFailed(await replay('/api/v1/jobs?name=%41bc', '/api/v1/jobs?name=%2541bc'));
+    // The genuine requests still pass.
+    assert.equal((await replay('/api/v1/jobs?page=0&limit=5', '/api/v1/jobs?page=0&limit=5')).status, 200);
+    assert.equal((await replay('/api/v1/jobs?name=%41bc', '/api/v1/jobs?name=%41bc')).status, 200);
+  });
+
   test('accepts the signature under the legacy v1 header name', async () => {
     const signed = ncpSignHeaders({ method: 'GET', requestTarget: target, accessKey: srv.accessKeyId, secretKey: srv.secretAccessKey });
     const sig = signed['x-ncp-apigw-signature-v2']!;
@@ -241,6 +269,15 @@ describe('Data Flow getJobs / getJobById', () => {
     const r = await rawNcp('GET', '/api/v1/jobs?limit=0');
     assert.equal(r.status, 400);
     assert.equal((r.body as { errorType: string }).errorType, 'bad-parameter');
+  });
+
+  test('a page size or page beyond the declared maximum is a 400 bad-parameter problem, not a 500', async () => {
+    for (const q of ['limit=9223372036854775807', 'page=9223372036854775807', 'limit=1001', 'page=1000001']) {
+      const r = await rawNcp('GET', `/api/v1/jobs?${q}`);
+      assert.equal(r.status, 400, `${q}: ${r.text}`);
+      assert.equal((r.body as { errorType: string }).errorType, 'bad-parameter', q);
+    }
+    assert.equal((await rawNcp('GET', '/api/v1/jobs?limit=1000&page=1000000')).status, 200);
   });
 
   test('authentication failures use the gateway envelope on Data Flow too', async () => {

@@ -62,7 +62,7 @@ async function urlOf(p: ServeProcess): Promise<string> {
 async function enqueueProbes(url: string, body: Record<string, unknown>): Promise<number[]> {
   const res = await fetch(`${url}/_stockade/tasks`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', 'x-stockade-control': '1' },
     body: JSON.stringify({ kind: 'probe', ...body }),
   });
   const r = (await res.json()) as { ids: number[] };

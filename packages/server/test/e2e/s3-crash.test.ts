@@ -216,7 +216,7 @@ describe(`a crash during uploads (stockade serve, ${backend})`, () => {
     assert.equal(sha256(gotBytes), sha256(kept));
 
     // Garbage collection now: the partial temp files go, referenced content stays.
-    const res = await fetch(`${second.url}/_stockade/gc`, { method: 'POST', body: JSON.stringify({ olderThanMs: 0 }) });
+    const res = await fetch(`${second.url}/_stockade/gc`, { method: 'POST', headers: { 'x-stockade-control': '1', 'content-type': 'application/json' }, body: JSON.stringify({ olderThanMs: 0 }) });
     assert.equal(res.status, 200);
     const gc = (await res.json()) as { scanned: number; deleted: number; deletedTemp: number; bytesFreed: number };
     assert.equal(gc.deletedTemp, 2, JSON.stringify(gc));

@@ -78,7 +78,7 @@ async function storesNothing(refused: () => Promise<void>): Promise<void> {
   const before = await stored();
   await refused();
   assert.deepEqual(await stored(), before, 'nothing new right after the refusal');
-  const res = await fetch(`${srv.url}/_stockade/gc`, { method: 'POST' });
+  const res = await fetch(`${srv.url}/_stockade/gc`, { method: 'POST', headers: { 'x-stockade-control': '1' } });
   assert.equal(res.status, 200);
   const gc = (await res.json()) as { deleted: number; deletedTemp: number };
   assert.deepEqual([gc.deleted, gc.deletedTemp], [0, 0], 'the refused upload left nothing for garbage collection');

@@ -99,6 +99,7 @@ async function raw(
     host?: string;
     secret?: string;
     sign?: boolean;
+    region?: string;
   } = {},
 ): Promise<RawResponse> {
   const url = new URL(srv.url);
@@ -112,7 +113,7 @@ async function raw(
   if (opts.sign !== false) {
     const signer = new SignatureV4({
       service: 's3',
-      region: 'us-east-1',
+      region: opts.region ?? 'us-east-1',
       credentials: { accessKeyId: srv.accessKeyId, secretAccessKey: opts.secret ?? srv.secretAccessKey },
       sha256: Hash.bind(null, 'sha256'),
       uriEscapePath: false,
@@ -141,6 +142,11 @@ async function raw(
 }
 
 const codeOf = (xml: string) => /<Code>([^<]*)<\/Code>/.exec(xml)?.[1];
+/** An error document's message, its character escapes decoded. */
+const messageOf = (xml: string) =>
+  (/<Message>([^<]*)<\/Message>/.exec(xml)?.[1] ?? '').replace(/&(apos|quot|lt|gt|amp);/g, (_m, e: string) =>
+    ({ apos: "'", quot: '"', lt: '<', gt: '>', amp: '&' })[e as 'apos'],
+  );
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
@@ -246,6 +252,46 @@ describe('authentication and routing', () => {
     await rejectsS3(client({ accessKeyId: 'STKNOSUCHKEY00000000', secretAccessKey: 'x' }).send(new ListBucketsCommand({})), 403, 'InvalidAccessKeyId');
   });
 
+  test('a credential scope naming a region the server does not serve → 400 AuthorizationHeaderMalformed naming the region', async () => {
+    const b = await newBucket('region');
+    const r = await raw('GET', `/${b}`, { region: 'eu-west-1' });
+    assert.equal(r.status, 400);
+    assert.equal(codeOf(r.body), 'AuthorizationHeaderMalformed');
+    assert.equal(messageOf(r.body), "The authorization header is malformed; the region 'eu-west-1' is wrong; expecting 'us-east-1'");
+    assert.match(r.body, /<Region>us-east-1<\/Region>/);
+    const elsewhere = new S3Client({ endpoint: srv.url, forcePathStyle: true, region: 'ap-northeast-2', credentials: srv, maxAttempts: 1 });
+    try {
+      await rejectsS3(elsewhere.send(new ListBucketsCommand({})), 400, 'AuthorizationHeaderMalformed');
+      const url = await getSignedUrl(elsewhere, new GetObjectCommand({ Bucket: b, Key: 'k' }), { expiresIn: 60 });
+      const presigned = await fetch(url);
+      const text = await presigned.text();
+      assert.equal(presigned.status, 400);
+      assert.equal(codeOf(text), 'AuthorizationQueryParametersError');
+      assert.equal(messageOf(text), "Error parsing the X-Amz-Credential parameter; the region 'ap-northeast-2' is wrong; expecting 'us-east-1'");
+      assert.match(text, /<Region>us-east-1<\/Region>/);
+    } finally {
+      elsewhere.destroy();
+    }
+    assert.equal((await raw('GET', `/${b}`)).status, 200);
+  });
+
+  test('--s3-region lists the regions served: each is accepted, the first is the one named in errors', async () => {
+    const regional = await startTestServer('s3_regions', { config: { s3Regions: ['eu-central-1', 'ap-northeast-2'] } });
+    const at = (region: string) =>
+      new S3Client({ endpoint: regional.url, forcePathStyle: true, region, credentials: regional, maxAttempts: 1 });
+    const clients = ['eu-central-1', 'ap-northeast-2', 'us-east-1'].map(at);
+    try {
+      const [eu, kr, us] = clients as [S3Client, S3Client, S3Client];
+      await eu.send(new CreateBucketCommand({ Bucket: 'regional-eu' }));
+      assert.deepEqual((await kr.send(new ListBucketsCommand({}))).Buckets?.map((x) => x.Name), ['regional-eu']);
+      const e = await rejectsS3(us.send(new ListBucketsCommand({})), 400, 'AuthorizationHeaderMalformed');
+      assert.match(e.message, /the region 'us-east-1' is wrong; expecting 'eu-central-1'/);
+    } finally {
+      for (const c of clients) c.destroy();
+      await regional.close();
+    }
+  });
+
   test('presigned URLs: GET and PUT without an Authorization header', async () => {
     const b = await newBucket('presign');
     const putUrl = await getSignedUrl(s3, new PutObjectCommand({ Bucket: b, Key: 'p.txt' }), { expiresIn: 300 });
@@ -294,6 +340,49 @@ describe('authentication and routing', () => {
     const head = await raw('HEAD', `/${b}/nope`);
     assert.equal(head.status, 404);
     assert.equal(head.body, '', 'HEAD errors have no body');
+  });
+});
+
+describe('roles', () => {
+  test('a box-user key gets AccessDenied on every S3 operation and changes nothing', async () => {
+    const b = await newBucket('roles');
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'data.csv', Body: 'secret,rows' }));
+    const analyst = client(await srv.newKey('box-user'));
+    try {
+      await rejectsS3(analyst.send(new ListBucketsCommand({})), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new CreateBucketCommand({ Bucket: bucketName('analyst') })), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new HeadBucketCommand({ Bucket: b })), 403);
+      await rejectsS3(analyst.send(new ListObjectsV2Command({ Bucket: b })), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new GetObjectCommand({ Bucket: b, Key: 'data.csv' })), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new PutObjectCommand({ Bucket: b, Key: 'leak.csv', Body: 'x' })), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new CopyObjectCommand({ Bucket: b, Key: 'copy.csv', CopySource: `${b}/data.csv` })), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'big' })), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new DeleteObjectCommand({ Bucket: b, Key: 'data.csv' })), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'data.csv' }] } })), 403, 'AccessDenied');
+      await rejectsS3(analyst.send(new DeleteBucketCommand({ Bucket: b })), 403, 'AccessDenied');
+      const url = await getSignedUrl(analyst, new GetObjectCommand({ Bucket: b, Key: 'data.csv' }), { expiresIn: 60 });
+      const presigned = await fetch(url);
+      assert.equal(presigned.status, 403);
+      assert.equal(codeOf(await presigned.text()), 'AccessDenied');
+    } finally {
+      analyst.destroy();
+    }
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: b }));
+    assert.deepEqual(listed.Contents?.map((o) => o.Key), ['data.csv']);
+    assert.equal((await getBytes({ Bucket: b, Key: 'data.csv' })).body.toString(), 'secret,rows');
+    assert.equal((await s3.send(new ListBucketsCommand({}))).Buckets?.some((x) => x.Name?.startsWith('analyst-')), false);
+  });
+
+  test('a fence-admin key uses S3 (export review reads and writes objects)', async () => {
+    const admin = client(await srv.newKey('fence-admin'));
+    try {
+      const b = bucketName('admin');
+      await admin.send(new CreateBucketCommand({ Bucket: b }));
+      await admin.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v' }));
+      assert.equal((await getBytes({ Bucket: b, Key: 'k' }, admin)).body.toString(), 'v');
+    } finally {
+      admin.destroy();
+    }
   });
 });
 
@@ -457,6 +546,37 @@ describe('objects', () => {
     assert.equal(codeOf(malformed.body), 'MalformedXML');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'd/' }));
     assert.equal(listed.KeyCount, 0);
+  });
+
+  test('DeleteObjects refuses a key with a character XML 1.0 forbids (&#0;) instead of deleting another key', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'ab', Body: 'keep me' }));
+    for (const key of ['a&#0;b', 'a&#x0;b', 'a&#1;b', 'a&#xFFFE;b', 'a&#xD800;b', 'a\u0001b', 'a&nosuch;b', 'a&b']) {
+      const xml = `<?xml version="1.0" encoding="UTF-8"?><Delete><Object><Key>${key}</Key></Object></Delete>`;
+      const res = await raw('POST', `/${b}`, { query: { delete: '' }, body: xml, headers: { 'content-type': 'application/xml' } });
+      assert.equal(res.status, 400, `${JSON.stringify(key)}: ${res.body}`);
+      assert.equal(codeOf(res.body), 'MalformedXML', JSON.stringify(key));
+    }
+    const doctype = '<?xml version="1.0"?><!DOCTYPE Delete [<!ENTITY k "ab">]><Delete><Object><Key>&k;</Key></Object></Delete>';
+    const dt = await raw('POST', `/${b}`, { query: { delete: '' }, body: doctype });
+    assert.equal(codeOf(dt.body), 'MalformedXML');
+    assert.equal((await getBytes({ Bucket: b, Key: 'ab' })).body.toString(), 'keep me');
+  });
+
+  test('DeleteObjects decodes character references and CDATA as XML does, deleting exactly the keys named', async () => {
+    const keys = ['line\rbreak', 'line\nfeed', 'tab\there', 'next\u0085line', 'a&b<c>"d\'', 'Abc', 'A&#65;', 'dollar$', '한글'];
+    for (const k of keys) await s3.send(new PutObjectCommand({ Bucket: b, Key: `ref/${k}`, Body: k }));
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'ref/linebreak', Body: 'bystander' }));
+    // The SDK writes \r and U+0085 as character references.
+    const sdk = await s3.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: keys.slice(0, 5).map((k) => ({ Key: `ref/${k}` })) } }));
+    assert.deepEqual(sdk.Deleted?.map((d) => d.Key).sort(), keys.slice(0, 5).map((k) => `ref/${k}`).sort());
+    // By hand: decimal and hex references, a CDATA section (taken literally), an entity in it left alone.
+    const xml =
+      '<Delete><Object><Key>ref/&#65;bc</Key></Object><Object><Key><![CDATA[ref/A&#65;]]></Key></Object>' +
+      '<Object><Key>ref/dollar&#x24;</Key></Object><Object><Key>ref/&#xD55C;&#44544;</Key></Object></Delete>';
+    const res = await raw('POST', `/${b}`, { query: { delete: '' }, body: xml });
+    assert.equal(res.status, 200, res.body);
+    const left = await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'ref/' }));
+    assert.deepEqual(left.Contents?.map((o) => o.Key), ['ref/linebreak']);
   });
 
   test('CopyObject: same and cross bucket, COPY / REPLACE directives, encoded source, conditions', async () => {
@@ -793,7 +913,7 @@ describe('reset', () => {
     const b = await newBucket('reset');
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'x' }));
     await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'u' }));
-    const res = await fetch(`${srv.url}/_stockade/reset`, { method: 'POST' });
+    const res = await fetch(`${srv.url}/_stockade/reset`, { method: 'POST', headers: { 'x-stockade-control': '1' } });
     assert.equal(res.status, 200);
     // What is left is what every account starts with: its default fence's review bucket.
     assert.deepEqual(

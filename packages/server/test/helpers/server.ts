@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { defaultConfig, type Config } from '../../src/config.js';
 import { dropSchema } from '../../src/store/db.js';
@@ -30,7 +30,7 @@ export interface TestServer {
 
 export async function startTestServer(
   name: string,
-  opts: { config?: Partial<Config>; clock?: Clock; replaceServices?: ReadonlyArray<ServiceModule> } = {},
+  opts: { config?: Partial<Config>; clock?: Clock; logger?: Logger; replaceServices?: ReadonlyArray<ServiceModule> } = {},
 ): Promise<TestServer> {
   const safe = name.toLowerCase().replace(/[^a-z0-9_]+/g, '_').slice(0, 40);
   const dataDir = await fsp.mkdtemp(path.join(os.tmpdir(), `stockade-${safe}-`));
@@ -49,7 +49,7 @@ export async function startTestServer(
     ...opts.config,
   };
   const app = await startApp(config, {
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     clock: opts.clock,
     ...(opts.replaceServices ? { replaceServices: opts.replaceServices } : {}),
     env: { STOCKADE_ACCESS_KEY_ID: accessKeyId, STOCKADE_SECRET_ACCESS_KEY: secretAccessKey, STOCKADE_MASTER_KEY: 'test-master-key' },

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { S3OperationName } from '@stockade/sdk';
+import { roleSatisfies, type Role, type S3OperationName } from '@stockade/sdk';
 import type { AppContext } from '../../context.js';
 import { defineService, type RawRequestInfo, type RawService } from '../../platform/service.js';
 import { isValidBucketName } from './names.js';
@@ -19,7 +19,7 @@ import type { ObjectStorageApi } from './api.js';
 import { S3Error, type DecodedBody } from './auth.js';
 import { decodeBody } from './chunked.js';
 import { verifySigV4 } from './sigv4.js';
-import { S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
+import { accessDenied, S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
 import { ObjectContent } from './content.js';
 import { S3Repository } from './repository.js';
 import { createBucket, deleteBucket, DEFAULT_REGION, getBucketLocation, headBucket, listBuckets } from './buckets.js';
@@ -35,6 +35,15 @@ import {
   uploadPartCopy,
 } from './multipart.js';
 import { errorDocument } from './xml.js';
+import { DEFAULT_S3_REGION } from '../../config.js';
+import { clientGone } from '../../platform/http.js';
+
+/**
+ * The least role that may use the S3 API: owners and fence admins (export review reads and
+ * writes objects). A box user (an analyst) gets AccessDenied on every operation: analysts
+ * receive data only through imports and release it only through reviewed exports.
+ */
+export const S3_ROLE: Role = 'fence-admin';
 
 /** Every implemented S3 operation, by its API name (also the coverage matrix's list). */
 export const s3Operations: Readonly<Record<S3OperationName, S3Handler>> = {
@@ -187,6 +196,7 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
 }
 
 export function createS3Service(ctx: AppContext, repo: S3Repository): RawService {
+  const regions = ctx.config.s3Regions.length > 0 ? ctx.config.s3Regions : [DEFAULT_S3_REGION];
   const content = new ObjectContent(ctx.blobs, ctx.logger);
   /** Requests whose body decoding started. */
   const bodyStarted = new WeakSet<IncomingMessage>();
@@ -211,10 +221,11 @@ export function createS3Service(ctx: AppContext, repo: S3Repository): RawService
       try {
         await pipeline(body, res);
       } catch (err) {
-        // The client went away, or content failed to read after the headers: the response is cut short.
+        // The client went away (noted at debug level by the gateway), or content failed to read
+        // after the headers: the response is cut short.
+        const gone = clientGone(req, err);
         if (!res.destroyed) res.destroy();
-        const code = (err as { code?: string }).code;
-        if (code !== 'ERR_STREAM_PREMATURE_CLOSE') ctx.logger.warn({ err }, 'S3 response stream failed');
+        if (!gone) ctx.logger.warn({ err }, 'S3 response stream failed');
       }
       return;
     }
@@ -228,7 +239,8 @@ export function createS3Service(ctx: AppContext, repo: S3Repository): RawService
     let e: S3Error;
     if (err instanceof S3Error) e = err;
     else {
-      ctx.logger.error({ err, requestId: info.requestId }, 'S3 request failed');
+      // A client that went away mid-request is noted at debug level by the gateway.
+      if (!clientGone(req, err)) ctx.logger.error({ err, requestId: info.requestId }, 'S3 request failed');
       e = new S3Error(500, 'InternalError', 'We encountered an internal error. Please try again.');
     }
     if (res.headersSent) {
@@ -262,7 +274,13 @@ export function createS3Service(ctx: AppContext, repo: S3Repository): RawService
     try {
       const addr = addressOf(headerOf(req, 'host'), info.rawPath);
       const query = parseQuery(info.rawQuery);
-      const auth = await verifySigV4({ method, rawPath: info.rawPath, rawQuery: info.rawQuery, headers: req.headers }, ctx.iam, ctx.clock.now());
+      const auth = await verifySigV4(
+        { method, rawPath: info.rawPath, rawQuery: info.rawQuery, headers: req.headers },
+        ctx.iam,
+        ctx.clock.now(),
+        regions,
+      );
+      if (!roleSatisfies(auth.key.role, S3_ROLE)) throw accessDenied();
       const op = route(method, addr, query, req.headers);
       let body: DecodedBody | undefined;
       const call: S3Call = {

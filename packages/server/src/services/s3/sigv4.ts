@@ -10,6 +10,7 @@ import { Hash } from '@smithy/hash-node';
 import { HttpRequest, type HeaderBag, type IHttpRequest } from '@smithy/protocol-http';
 import { SignatureV4, createScope, getSigningKey } from '@smithy/signature-v4';
 import type { Iam, ResolvedKey } from '../../iam/iam.js';
+import { DEFAULT_S3_REGION } from '../../config.js';
 import { S3Error, type PayloadMode, type SigV4Input, type VerifiedRequest } from './auth.js';
 
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -100,12 +101,24 @@ export function parseQuery(rawQuery: string | null): Array<[string, string]> | n
 
 const CREDENTIAL_RE = /^([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/([^/]+)$/;
 
-function parseCredential(value: string, fail: (detail: string) => S3Error): Credential {
+/**
+ * The credential scope. Its region must be one the server serves (`--s3-region`); otherwise S3's
+ * answer, naming the region expected (the first served) in the message and a `<Region>` element.
+ */
+function parseCredential(
+  value: string,
+  regions: readonly string[],
+  fail: (detail: string, extra?: Record<string, string>) => S3Error,
+): Credential {
   const m = CREDENTIAL_RE.exec(value);
   const malformed = 'the Credential is mal-formed; expecting "<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request".';
   if (!m) throw fail(malformed);
   const [, accessKeyId, shortDate, region, service, terminal] = m as unknown as [string, string, string, string, string, string];
   if (Number.isNaN(parseAmzDate(`${shortDate}T000000Z`))) throw fail(malformed);
+  if (!regions.includes(region)) {
+    const expected = regions[0] ?? DEFAULT_S3_REGION;
+    throw fail(`the region '${region}' is wrong; expecting '${expected}'`, { Region: expected });
+  }
   if (service !== 's3') throw fail(`incorrect service "${service}". This endpoint belongs to "s3".`);
   if (terminal !== 'aws4_request') throw fail(`incorrect terminal "${terminal}". This endpoint uses "aws4_request".`);
   return { accessKeyId, shortDate, region, service };
@@ -117,12 +130,12 @@ function parseSignedHeaders(value: string): string[] | null {
   return names.every((n) => /^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(n)) ? names : null;
 }
 
-function headerMalformed(detail: string): S3Error {
-  return new S3Error(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; ${detail}`);
+function headerMalformed(detail: string, extra: Record<string, string> = {}): S3Error {
+  return new S3Error(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed; ${detail}`, extra);
 }
 
-function queryError(message: string): S3Error {
-  return new S3Error(400, 'AuthorizationQueryParametersError', message);
+function queryError(message: string, extra: Record<string, string> = {}): S3Error {
+  return new S3Error(400, 'AuthorizationQueryParametersError', message, extra);
 }
 
 function requestTime(headers: IncomingHttpHeaders): { amzDate: string; time: number; text: string } {
@@ -140,7 +153,7 @@ function requestTime(headers: IncomingHttpHeaders): { amzDate: string; time: num
   throw new S3Error(403, 'AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
 }
 
-function parseHeaderAuth(authorization: string, headers: IncomingHttpHeaders): ParsedAuth {
+function parseHeaderAuth(authorization: string, headers: IncomingHttpHeaders, regions: readonly string[]): ParsedAuth {
   const m = /^\s*(\S+)\s*(.*)$/s.exec(authorization);
   const algorithm = m?.[1] ?? '';
   if (algorithm !== SIGV4_ALGORITHM) {
@@ -165,7 +178,7 @@ function parseHeaderAuth(authorization: string, headers: IncomingHttpHeaders): P
   if (credentialText === undefined || signedText === undefined || signature === undefined) {
     throw headerMalformed('the authorization header requires three components: Credential, SignedHeaders, and Signature.');
   }
-  const credential = parseCredential(credentialText, headerMalformed);
+  const credential = parseCredential(credentialText, regions, headerMalformed);
   const signedHeaders = parseSignedHeaders(signedText);
   if (!signedHeaders) throw headerMalformed(`the SignedHeaders component "${signedText}" is malformed.`);
   if (!signedHeaders.includes('host')) throw headerMalformed("'Host' must be a 'SignedHeader' in the AWS Authorization.");
@@ -189,7 +202,7 @@ function parseHeaderAuth(authorization: string, headers: IncomingHttpHeaders): P
 const REQUIRED_QUERY =
   'Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters.';
 
-function parseQueryAuth(query: Array<[string, string]>): ParsedAuth {
+function parseQueryAuth(query: Array<[string, string]>, regions: readonly string[]): ParsedAuth {
   const get = (name: string): string | undefined => {
     const hits = query.filter(([k]) => k === name);
     if (hits.length > 1) throw queryError(`Only one ${name} parameter is allowed.`);
@@ -212,7 +225,9 @@ function parseQueryAuth(query: Array<[string, string]>): ParsedAuth {
     throw queryError(REQUIRED_QUERY);
   }
   if (algorithm !== SIGV4_ALGORITHM) throw queryError('X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"');
-  const credential = parseCredential(credentialText, (d) => queryError(`Error parsing the X-Amz-Credential parameter; ${d}`));
+  const credential = parseCredential(credentialText, regions, (d, extra) =>
+    queryError(`Error parsing the X-Amz-Credential parameter; ${d}`, extra),
+  );
   const time = parseAmzDate(amzDate);
   if (Number.isNaN(time)) throw queryError(`X-Amz-Date must be in the ISO8601 Long Format "yyyyMMdd'T'HHmmss'Z'"`);
   if (!/^-?\d+$/.test(expiresText)) throw queryError('X-Amz-Expires should be a number');
@@ -359,9 +374,15 @@ const UNSIGNED_AMZ_OK = new Set(['x-amz-content-sha256', 'x-amz-date', 'x-amz-se
 /**
  * Verify a SigV4-signed S3 request (header or presigned form). Resolves with the key, the
  * region of the credential scope and how the body's integrity is declared; throws S3Error.
+ * `regions` are the regions served (a scope naming another is refused).
  * A request with neither an Authorization header nor X-Amz-Algorithm is the caller's concern.
  */
-export async function verifySigV4(input: SigV4Input, iam: Iam, now: number): Promise<VerifiedRequest> {
+export async function verifySigV4(
+  input: SigV4Input,
+  iam: Iam,
+  now: number,
+  regions: readonly string[] = [DEFAULT_S3_REGION],
+): Promise<VerifiedRequest> {
   const { headers } = input;
   const authorization = headerValue(headers, 'authorization');
   const query = parseQuery(input.rawQuery);
@@ -380,7 +401,7 @@ export async function verifySigV4(input: SigV4Input, iam: Iam, now: number): Pro
   if (query === null) {
     throw new S3Error(400, 'InvalidArgument', 'The query string is not properly percent-encoded.');
   }
-  const auth = authorization !== undefined ? parseHeaderAuth(authorization, headers) : parseQueryAuth(query);
+  const auth = authorization !== undefined ? parseHeaderAuth(authorization, headers, regions) : parseQueryAuth(query, regions);
 
   // The declared payload hash: a header (required for the header form), a query parameter or
   // UNSIGNED-PAYLOAD for presigned URLs.

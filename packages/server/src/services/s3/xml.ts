@@ -63,17 +63,6 @@ export function errorDocument(code: string, message: string, requestId: string, 
   return `${XML_DECL}<Error>${body}</Error>`;
 }
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: false,
-  processEntities: true,
-  ignoreDeclaration: true,
-  // Repeating elements always come back as arrays, single ones too.
-  isArray: (name) => name === 'Part' || name === 'Object',
-});
-
 export function malformedXml(): S3Error {
   return new S3Error(
     400,
@@ -82,8 +71,77 @@ export function malformedXml(): S3Error {
   );
 }
 
-/** Parses a request document; its root element must be `root`. */
+/** Is this code point a character XML 1.0 allows (the `Char` production)? */
+function isXmlChar(cp: number): boolean {
+  return (
+    cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff)
+  );
+}
+
+/** A character XML 1.0 forbids, written as it is (lone surrogates included). */
+const FORBIDDEN_CHAR = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/u;
+
+const PREDEFINED_ENTITIES = new Map([
+  ['lt', '<'],
+  ['gt', '>'],
+  ['amp', '&'],
+  ['apos', "'"],
+  ['quot', '"'],
+]);
+
+/**
+ * References in text, decoded as XML 1.0 does: the five predefined entities and character
+ * references (`&#65;`, `&#x41;`). A reference to a character XML forbids (`&#0;`), an unknown
+ * entity or a bare `&` makes the document malformed, as it does for S3: a key is never read as
+ * another key. (fast-xml-parser's own decoder drops `&#0;` and leaves `&#65;` undecoded.)
+ * CDATA sections are not passed here: their text is literal.
+ */
+export function decodeXmlText(text: string): string {
+  if (!text.includes('&')) return text;
+  return text.replace(/&([^&;]*)(;?)/g, (_all, ref: string, semicolon: string) => {
+    if (semicolon !== ';') throw malformedXml();
+    let cp: number;
+    if (/^#x[0-9a-fA-F]{1,6}$/.test(ref)) cp = parseInt(ref.slice(2), 16);
+    else if (/^#[0-9]{1,7}$/.test(ref)) cp = Number(ref.slice(1));
+    else {
+      const named = PREDEFINED_ENTITIES.get(ref);
+      if (named === undefined) throw malformedXml();
+      return named;
+    }
+    if (!isXmlChar(cp)) throw malformedXml();
+    return String.fromCodePoint(cp);
+  });
+}
+
+const parser = new XMLParser({
+  ignoreAttributes: true,
+  removeNSPrefix: true,
+  parseTagValue: false,
+  trimValues: false,
+  processEntities: true,
+  entityDecoder: {
+    decode: decodeXmlText,
+    // Entities declared in a DOCTYPE are refused (parseXml refuses any DOCTYPE first).
+    addInputEntities: (entities) => {
+      if (Object.keys(entities).length > 0) throw malformedXml();
+    },
+    setExternalEntities: () => undefined,
+    reset: () => undefined,
+    setXmlVersion: () => undefined,
+  },
+  ignoreDeclaration: true,
+  // Repeating elements always come back as arrays, single ones too.
+  isArray: (name) => name === 'Part' || name === 'Object',
+});
+
+/**
+ * Parses a request document; its root element must be `root`. A document with a character XML
+ * 1.0 forbids, a bad reference or a DOCTYPE is MalformedXML. Line ends are normalised to `\n`
+ * (XML 1.0 §2.11); a carriage return in a value must be written `&#13;`, as the SDKs do.
+ */
 export function parseXml(text: string, root: string): Record<string, unknown> {
+  if (FORBIDDEN_CHAR.test(text) || /<!DOCTYPE/i.test(text)) throw malformedXml();
+  text = text.replace(/\r\n?/g, '\n');
   if (XMLValidator.validate(text) !== true) throw malformedXml();
   let doc: unknown;
   try {
