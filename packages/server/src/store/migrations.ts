@@ -15,6 +15,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, Dialect } from './schema.js';
 import type { Store } from './db.js';
+import { auditSchemaV1 } from './audit.js';
 
 type Trx = Transaction<Database>;
 
@@ -273,6 +274,11 @@ export const migrations: readonly Migration[] = [
         .addPrimaryKeyConstraint('s3_parts_pk', ['upload_id', 'part_number'])
         .execute();
     },
+  },
+  {
+    version: 3,
+    name: 'hash-chained audit log',
+    up: (trx, dialect) => auditSchemaV1(trx, dialect),
   },
 ];
 

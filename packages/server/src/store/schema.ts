@@ -79,14 +79,31 @@ export interface IdempotencyTable {
   expires_at: number;
 }
 
+/** The audit log: one hash-chained row per event (see audit.ts for the chain and its encoding). */
 export interface AuditEventsTable {
-  id: Generated<number>;
+  seq: number; // 1, 2, 3, … in commit order
   at: number;
   account_id: string | null;
-  actor: string | null; // access key id or 'system'
-  action: string;
-  resource: string | null;
-  detail: string | null; // JSON
+  user_id: string | null;
+  user_name: string | null;
+  access_key_id: string; // or 'system'
+  action: string; // e.g. box.create, s3.GetObject
+  resource: string; // e.g. fence/3/box/12
+  fence_id: number | null;
+  detail: string | null; // canonical JSON
+  client_address: string | null;
+  request_id: string | null;
+  hash_version: number;
+  prev_hash: string; // hex
+  hash: string; // hex HMAC-SHA256
+}
+
+/** The newest event of the audit chain (one row, id 1), with a MAC over seq and hash. */
+export interface AuditChainHeadTable {
+  id: number;
+  seq: number;
+  hash: string;
+  mac: string;
 }
 
 /** Test-control probe runs (dev profile): proves the task runner executes each task once. */
@@ -220,6 +237,7 @@ export interface Database {
   blobs: BlobsTable;
   idempotency: IdempotencyTable;
   audit_events: AuditEventsTable;
+  audit_chain_head: AuditChainHeadTable;
   probe_runs: ProbeRunsTable;
   meta: MetaTable;
   custom_images: CustomImagesTable;
