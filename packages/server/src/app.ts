@@ -12,6 +12,7 @@ import { openDatabase, type Store } from './store/db.js';
 import { migrate } from './store/migrations.js';
 import { LocalBlobStore, collectGarbage, type BlobStore } from './store/blobs.js';
 import { SecretBox } from './iam/secrets.js';
+import { AUDIT_KEY_PURPOSE, AuditLog } from './store/audit.js';
 import { Iam } from './iam/iam.js';
 import { systemClock, type Clock } from './tasks/clock.js';
 import { TaskRunner } from './tasks/runner.js';
@@ -32,6 +33,8 @@ export interface AppContext {
   store: Store;
   blobs: BlobStore;
   iam: Iam;
+  /** The audit log: `audit.record(trx, event)` inside the transaction of the change. */
+  audit: AuditLog;
   clock: Clock;
   runner: TaskRunner;
   lifecycle: LifecyclePolicies;
@@ -81,7 +84,9 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
             secretAccessKey: config.blobS3SecretAccessKey,
           })
         : new LocalBlobStore(config.dataDir);
-    const iam = new Iam(store.db, SecretBox.fromEnvOrFile(config.dataDir, env), clock);
+    const secrets = SecretBox.fromEnvOrFile(config.dataDir, env);
+    const iam = new Iam(store.db, secrets, clock);
+    const audit = new AuditLog(secrets.deriveKey(AUDIT_KEY_PURPOSE), clock);
     const runner = new TaskRunner({
       store,
       clock,
@@ -91,7 +96,7 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
       logger,
     });
     if (config.profile === 'dev') registerProbe(runner, store);
-    const ctx: AppContext = { config, store, blobs, iam, clock, runner, lifecycle, logger };
+    const ctx: AppContext = { config, store, blobs, iam, audit, clock, runner, lifecycle, logger };
     const boot = await bootstrap(ctx, env);
 
     const gateway = new Gateway(ctx, {

@@ -12,6 +12,7 @@ import { isImplemented } from './coverage.js';
 import { transitionsFromJSON } from './tasks/lifecycle.js';
 import { createFence } from './services/datafence/fences.js';
 import { collectGarbage } from './store/blobs.js';
+import { resetAuditLog } from './store/audit.js';
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -31,9 +32,12 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   return text ? JSON.parse(text) : {};
 }
 
-/** Tables that `reset` empties (IAM tables are kept: every account, user and key survives). */
+/**
+ * Tables that `reset` empties (IAM tables are kept: every account, user and key survives). The
+ * audit log is emptied too, by `resetAuditLog`, which also restarts its chain.
+ */
 const RESETTABLE = [
-  'tasks', 'idempotency', 'probe_runs', 'audit_events', 'blobs', 'custom_images', 'dataflow_jobs', 'cfs_file_systems', 'fences',
+  'tasks', 'idempotency', 'probe_runs', 'blobs', 'custom_images', 'dataflow_jobs', 'cfs_file_systems', 'fences',
   's3_buckets', 's3_objects', 's3_object_blobs', 's3_uploads', 's3_parts',
 ] as const;
 
@@ -57,6 +61,7 @@ export function controlRoutes(ctx: AppContext, boot: BootstrapResult, opts: { te
       if (path === '/_stockade/reset' && method === 'POST') {
         await ctx.store.db.transaction().execute(async (trx) => {
           for (const table of RESETTABLE) await trx.deleteFrom(table).execute();
+          await resetAuditLog(trx);
         });
         await rm(join(ctx.config.dataDir, 'volumes'), { recursive: true, force: true });
         // No `blobs` row is left, so every stored file is content nothing refers to.
