@@ -573,14 +573,12 @@ export class AuditLog {
     } else {
       head = { seq: headRow.seq, hash: headRow.hash };
     }
-    let end = head ? head.seq : maxAuthentic;
     if (head && maxAuthentic > head.seq) {
       headProblem('edited', `says ${head.seq} events, but genuine events go up to ${maxAuthentic} (an older head was restored)`);
       head = null;
-      end = maxAuthentic;
     }
 
-    if (bad.length > 0) await this.#placeRows(db, bad, filled, head, end, cursor, problems);
+    const end = bad.length > 0 ? await this.#placeRows(db, bad, filled, head, maxAuthentic, cursor, problems) : (head?.seq ?? maxAuthentic);
 
     for (const [a, b] of filled.missing(end)) {
       problems.push({ kind: 'removed', target: 'event', seq: a, toSeq: b, writtenSeq: null, message: `${plural(a, b)}: removed` });
@@ -600,17 +598,19 @@ export class AuditLog {
    * seq (found through its neighbours' hashes) was moved: `reordered`, or `inserted` when that
    * position is already held (a copy). Otherwise, a row that stands where a genuine event belongs
    * (its successor or the head names its hash, or its seq is a free position) is `edited`; anything
-   * else is `inserted`.
+   * else is `inserted`. Returns the last seq of the chain: the head's when it is genuine; otherwise
+   * the last position any row can claim (an untrusted head cannot tell a forged last event from an
+   * edited one).
    */
   async #placeRows(
     db: Kysely<Database>,
     bad: AuditEventsTable[],
     filled: SeqSet,
     head: { seq: number; hash: string } | null,
-    end: number,
+    maxAuthentic: number,
     lastRead: number,
     problems: AuditProblem[],
-  ): Promise<void> {
+  ): Promise<number> {
     // Neighbours of the bad rows by hash link: rows whose hash is a bad row's prev_hash, and rows
     // whose prev_hash is a bad row's hash. Unindexed lookups, run only when something is wrong.
     const rows = new Map<number, AuditEventsTable>();
@@ -668,6 +668,8 @@ export class AuditLog {
       }
     }
 
+    const end = head ? head.seq : bad.reduce((m, r) => Math.max(m, moved.get(r.seq) ?? r.seq), maxAuthentic);
+
     const push = (kind: AuditProblemKind, seq: number, writtenSeq: number | null, message: string) =>
       problems.push({ kind, target: 'event', seq, toSeq: seq, writtenSeq, message: `event ${seq}: ${kind}: ${message}` });
     for (const r of [...bad].sort((a, b) => (moved.get(a.seq) ?? Infinity) - (moved.get(b.seq) ?? Infinity) || a.seq - b.seq)) {
@@ -695,6 +697,7 @@ export class AuditLog {
         push('inserted', r.seq, null, 'not written by this server (no valid hash)');
       }
     }
+    return end;
   }
 }
 
