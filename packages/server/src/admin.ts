@@ -4,6 +4,7 @@ import type { Config } from './config.js';
 import { openDatabase, type Store } from './store/db.js';
 import { migrate } from './store/migrations.js';
 import { SecretBox } from './iam/secrets.js';
+import { AUDIT_KEY_PURPOSE, AuditLog } from './store/audit.js';
 import { Iam } from './iam/iam.js';
 import { systemClock } from './tasks/clock.js';
 import { createFence, listFences, type FenceRow } from './services/datafence/fences.js';
@@ -22,6 +23,26 @@ export interface AdminContext {
   createFence(name: string, accountId?: string, description?: string): Promise<FenceRow>;
   listFences(accountId?: string): Promise<FenceRow[]>;
   close(): Promise<void>;
+}
+
+/**
+ * The audit log of the database for `stockade audit`. With `verify`, the server's master key must
+ * exist (STOCKADE_MASTER_KEY or `<data>/master.key`): it is checked before the database is opened,
+ * and never generated here, since a new key would make every event look forged.
+ */
+export async function openAudit(
+  config: Config,
+  opts: { verify: boolean; env?: NodeJS.ProcessEnv },
+): Promise<{ store: Store; log: AuditLog | null; close(): Promise<void> }> {
+  const log = opts.verify
+    ? new AuditLog(SecretBox.fromEnvOrFile(config.dataDir, opts.env, { create: false }).deriveKey(AUDIT_KEY_PURPOSE), systemClock)
+    : null;
+  const store = await openDatabase({ dataDir: config.dataDir, url: config.databaseUrl, schema: config.databaseSchema });
+  await migrate(store).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
+  return { store, log, close: () => store.close() };
 }
 
 export async function openAdmin(config: Config): Promise<AdminContext> {
