@@ -23,7 +23,8 @@
  *
  * ## Hash encoding, version 1 (`hash_version` = 1)
  *
- *   K      = HKDF-SHA256(ikm = master key, salt = empty, info = "stockade/audit-mac-v1", 32 bytes)
+ *   K      = HKDF-SHA256(ikm = the 32-byte master key (secrets.ts), salt = empty,
+ *                        info = "stockade/audit-mac-v1", length = 32)
  *   hash   = lower-case hex of HMAC-SHA256(K, "stockade-audit-v1" || fields)
  *   fields = seq, at, account_id, user_id, user_name, access_key_id, action, resource, fence_id,
  *            detail, client_address, request_id, prev_hash — in this order, each encoded as
@@ -32,8 +33,10 @@
  *            text    → 0x02, then 4 bytes big-endian byte length, then the UTF-8 bytes
  *   head   = lower-case hex of HMAC-SHA256(K, "stockade-audit-head-v1" || int(seq) || text(hash))
  * `detail` is hashed as the stored text, which `record` writes as canonical JSON (idempotency.ts:
- * object keys sorted, no white space). The initial head (seq 0, hash of 64 zeros) has an empty MAC: the migration that
- * creates it has no key.
+ * object keys sorted, no white space). `hash_version` is not among the fields: the domain string
+ * names the version, and a row whose `hash_version` is not one this code knows does not verify. The
+ * initial head (seq 0, hash of 64 zeros) has an empty MAC: the migration that creates it has no key.
+ * A new encoding would get a new version number, domain string and key purpose.
  *
  * ## Serialising appends
  *

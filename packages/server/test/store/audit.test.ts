@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { openTestStore, testDatabaseUrl, type TestStore } from '../helpers/db.js';
 import {
   AuditLog,
@@ -16,6 +16,8 @@ import {
 import type { Store } from '../../src/store/db.js';
 import type { AuditEventsTable } from '../../src/store/schema.js';
 import { ManualClock } from '../../src/tasks/clock.js';
+import { SecretBox } from '../../src/iam/secrets.js';
+import { AUDIT_KEY_PURPOSE } from '../../src/store/audit.js';
 
 const backend = testDatabaseUrl ? 'postgres' : 'sqlite';
 const T0 = 1_800_000_000_000;
@@ -107,6 +109,49 @@ describe(`audit log (${backend})`, () => {
     assert.equal((await rowAt(1)).detail, '{"n":1,"note":"event 1"}');
     const report = await log.verify(store.db);
     assert.deepEqual(report, { ok: true, count: 2, authentic: 2, head: { seq: 2, hash: second.hash }, problems: [] });
+  });
+
+  test('hashes follow the documented version-1 encoding under a key derived from the master key', async () => {
+    await store.db.transaction().execute((trx) => resetAuditLog(trx));
+    const master = 'documented-encoding';
+    const derived = SecretBox.fromEnvOrFile(store.dataDir, { STOCKADE_MASTER_KEY: master }, { create: false }).deriveKey(AUDIT_KEY_PURPOSE);
+    // Written out from the module comment, not from the implementation.
+    const K = Buffer.from(hkdfSync('sha256', createHash('sha256').update(master).digest(), Buffer.alloc(0), 'stockade/audit-mac-v1', 32));
+    assert.deepEqual(derived, K);
+    const int = (n: number) => {
+      const b = Buffer.alloc(9);
+      b[0] = 1;
+      b.writeBigInt64BE(BigInt(n), 1);
+      return b;
+    };
+    const str = (v: string | null) => {
+      if (v === null) return Buffer.of(0);
+      const bytes = Buffer.from(v, 'utf8');
+      const h = Buffer.alloc(5);
+      h[0] = 2;
+      h.writeUInt32BE(bytes.length, 1);
+      return Buffer.concat([h, bytes]);
+    };
+    const documented = new AuditLog(derived, new ManualClock(T0));
+    const record = (ev: AuditEventInput) => store.db.transaction().execute((trx) => documented.record(trx, ev));
+    const e1 = await record(event(1, { userName: 'ünïcode ☃', detail: { b: 1, a: [true, null] } }));
+    const e2 = await record({ ...SYSTEM_ACTOR, action: 'system.start', resource: 'server', clientAddress: null, requestId: null });
+    const hmac = (...parts: Buffer[]) => createHmac('sha256', K).update(Buffer.concat([Buffer.from('stockade-audit-v1'), ...parts])).digest('hex');
+    assert.equal(
+      e1.hash,
+      hmac(
+        int(1), int(T0), str('100000000001'), str('u-owner'), str('ünïcode ☃'), str('STKKEY0000000000001'), str('box.create'),
+        str('fence/3/box/1'), int(3), str('{"a":[true,null],"b":1}'), str('192.0.2.7'), str('req-1'), str(GENESIS_HASH),
+      ),
+    );
+    assert.equal(
+      e2.hash,
+      hmac(int(2), int(T0), str(null), str(null), str(null), str('system'), str('system.start'), str('server'), Buffer.of(0), str(null), str(null), str(null), str(e1.hash)),
+    );
+    const head = await store.db.selectFrom('audit_chain_head').selectAll().executeTakeFirstOrThrow();
+    assert.equal(head.mac, createHmac('sha256', K).update(Buffer.concat([Buffer.from('stockade-audit-head-v1'), int(2), str(e2.hash)])).digest('hex'));
+    assert.equal((await rowAt(1)).detail, '{"a":[true,null],"b":1}');
+    assert.deepEqual(brief((await documented.verify(store.db)).problems), []);
   });
 
   test('an event recorded in a transaction that rolls back leaves no event and no gap', async () => {
