@@ -339,9 +339,11 @@ export async function auditSchemaV1(trx: Kysely<Database>, dialect: Dialect): Pr
  * transaction as the rest of the reset.
  */
 export async function resetAuditLog(trx: Kysely<Database>): Promise<void> {
+  // The head row is updated, not replaced: an append waiting on its lock then continues the new chain.
+  const initial = { seq: 0, hash: GENESIS_HASH, mac: '' };
+  const r = await trx.updateTable('audit_chain_head').set(initial).where('id', '=', 1).executeTakeFirst();
   await trx.deleteFrom('audit_events').execute();
-  await trx.deleteFrom('audit_chain_head').execute();
-  await trx.insertInto('audit_chain_head').values({ id: 1, seq: 0, hash: GENESIS_HASH, mac: '' }).execute();
+  if (r.numUpdatedRows === 0n) await trx.insertInto('audit_chain_head').values({ id: 1, ...initial }).execute();
 }
 
 // ---------------------------------------------------------------------------------------------

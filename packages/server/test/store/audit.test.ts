@@ -486,5 +486,10 @@ describe(`audit log (${backend})`, () => {
     const e = await append(store, event(1));
     assert.equal(e.seq, 1);
     assert.equal(e.prevHash, GENESIS_HASH);
+    // A missing head row is put back.
+    await store.db.deleteFrom('audit_chain_head').execute();
+    await store.db.transaction().execute((trx) => resetAuditLog(trx));
+    assert.deepEqual(await problems(), []);
+    assert.equal((await append(store, event(1))).seq, 1);
   });
 });
