@@ -5,6 +5,11 @@ import type { Config } from './config.js';
 import type { Iam } from './iam/iam.js';
 import type { Store } from './store/db.js';
 import { Platform, type Credentials } from './platform/runtime.js';
+import { openDatabase } from './store/db.js';
+import { migrateAll } from './platform/registry.js';
+import { SecretBox } from './iam/secrets.js';
+import { AUDIT_KEY_PURPOSE, AuditLog } from './store/audit.js';
+import { systemClock } from './tasks/clock.js';
 import type { FenceRow } from './services/datafence/tables.js';
 
 export interface AdminContext {
@@ -58,4 +63,24 @@ export async function openAdmin(config: Config): Promise<AdminContext> {
     listFences: (accountId) => platform.ctx.api('datafence').listFences(accountId),
     close: () => platform.close(),
   };
+}
+
+/**
+ * The audit log of the database for `stockade audit`. With `verify`, the server's master key must
+ * exist (STOCKADE_MASTER_KEY or `<data>/master.key`): it is checked before the database is opened,
+ * and never generated here, since a new key would make every event look forged.
+ */
+export async function openAudit(
+  config: Config,
+  opts: { verify: boolean; env?: NodeJS.ProcessEnv },
+): Promise<{ store: Store; log: AuditLog | null; close(): Promise<void> }> {
+  const log = opts.verify
+    ? new AuditLog(SecretBox.fromEnvOrFile(config.dataDir, opts.env, { create: false }).deriveKey(AUDIT_KEY_PURPOSE), systemClock)
+    : null;
+  const store = await openDatabase({ dataDir: config.dataDir, url: config.databaseUrl, schema: config.databaseSchema });
+  await migrateAll(store).catch(async (e: unknown) => {
+    await store.close();
+    throw e;
+  });
+  return { store, log, close: () => store.close() };
 }

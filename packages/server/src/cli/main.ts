@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `stockade` command: serve, keys, accounts, fences, coverage, and the Object Storage commands
+ * The `stockade` command: serve, keys, accounts, fences, audit, coverage, and the Object Storage commands
  * cp, ls, mb, rb (cli/s3.ts).
  * Errors in the command line print one clear line and exit non-zero.
  */
@@ -29,6 +29,9 @@ commands:
              revoke ACCESS_KEY_ID
   accounts   create NAME | list
   fences     create NAME [--account ID] [--description TEXT] | list [--account ID]
+  audit      verify [--json]   walk the audit hash chain: exit 0 when intact, else 1 and one line per problem
+             list [--json] [--account ID] [--resource PREFIX] [--fence ID] [--action A]
+                  [--since TIME] [--until TIME] [--limit N]   (--limit: the N newest)
   coverage   [--markdown]   every operation of the four services and its state
 
 Object Storage (S3) client, against --endpoint URL (STOCKADE_ENDPOINT, http://127.0.0.1:4580):
@@ -39,7 +42,8 @@ Object Storage (S3) client, against --endpoint URL (STOCKADE_ENDPOINT, http://12
              credentials: --credentials FILE, else STOCKADE_ACCESS_KEY_ID/STOCKADE_SECRET_ACCESS_KEY,
              else <--data DIR>/credentials.json; --region R (us-east-1)
 
-keys, accounts and fences act on the database given by --data / --database.`;
+keys, accounts, fences and audit act on the database given by --data / --database
+(audit verify needs the server's master key: STOCKADE_MASTER_KEY or <data>/master.key).`;
 
 const common = {
   data: { type: 'string' },
@@ -248,6 +252,130 @@ async function fences(args: string[]): Promise<void> {
   });
 }
 
+/** Writes to stdout, waiting when the pipe is full (long listings). */
+async function out(text: string): Promise<void> {
+  if (!process.stdout.write(text)) await new Promise<void>((resolve) => process.stdout.once('drain', () => resolve()));
+}
+
+function nonNegativeInt(flag: string, v: string | undefined, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`--${flag} must be an integer of at least ${min}, got ${v}`);
+  return n;
+}
+
+function timeFlag(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isSafeInteger(n)) throw new UsageError(`--${flag} must be an ISO 8601 time or milliseconds since the epoch, got ${v}`);
+  return n;
+}
+
+function auditLine(e: import('../store/audit.js').AuditEntry): string {
+  const parts = [
+    String(e.seq),
+    new Date(e.at).toISOString(),
+    e.action,
+    e.resource,
+    `account=${e.accountId ?? '-'}`,
+    `user=${e.userName ?? '-'}${e.userId ? `(${e.userId})` : ''}`,
+    `key=${e.accessKeyId}`,
+    `from=${e.clientAddress ?? '-'}`,
+  ];
+  if (e.fenceId !== null) parts.push(`fence=${e.fenceId}`);
+  if (e.requestId !== null) parts.push(`request=${e.requestId}`);
+  if (e.detail !== null) parts.push(`detail=${JSON.stringify(e.detail)}`);
+  return parts.join('  ');
+}
+
+async function audit(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { openAudit } = await import('../admin.js');
+  if (sub === 'verify') {
+    const { values, positionals } = parse(rest, { json: { type: 'boolean' } });
+    if (positionals.length > 0) throw new UsageError('usage: stockade audit verify [--json]');
+    const a = await openAudit(configFrom(values), { verify: true });
+    let report: import('../store/audit.js').AuditReport;
+    try {
+      report = await a.log!.verify(a.store.db);
+    } finally {
+      await a.close();
+    }
+    if (values.json) await out(JSON.stringify(report, null, 2) + '\n');
+    else if (report.ok) {
+      const h = report.head;
+      await out(`audit chain intact: ${report.count} events; head ${h ? `seq ${h.seq} hash ${h.hash}` : 'none'}\n`);
+    } else {
+      for (const p of report.problems) await out(p.message + '\n');
+    }
+    if (!report.ok) {
+      process.stderr.write(`stockade: audit chain broken: ${report.problems.length} problem(s) in ${report.count} events\n`);
+      if (report.count > 0 && report.authentic === 0) {
+        process.stderr.write('stockade: no event verifies under this master key: is it the server\'s (STOCKADE_MASTER_KEY, <data>/master.key)?\n');
+      }
+      process.exitCode = 1;
+    }
+    return;
+  }
+  if (sub !== 'list') throw new UsageError('usage: stockade audit verify | list');
+  const { values, positionals } = parse(rest, {
+    json: { type: 'boolean' },
+    account: { type: 'string' },
+    resource: { type: 'string' },
+    fence: { type: 'string' },
+    action: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    limit: { type: 'string' },
+  });
+  if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  const filter = {
+    accountId: values.account,
+    resource: values.resource,
+    fenceId: nonNegativeInt('fence', values.fence),
+    action: values.action,
+    since: timeFlag('since', values.since),
+    until: timeFlag('until', values.until),
+  };
+  const limit = nonNegativeInt('limit', values.limit, 1);
+  const a = await openAudit(configFrom(values), { verify: false });
+  try {
+    const { listAuditEvents, MAX_LIST_LIMIT } = await import('../store/audit.js');
+    let first = true;
+    const emit = async (e: import('../store/audit.js').AuditEntry) => {
+      if (values.json) {
+        await out(`${first ? '[\n' : ',\n'}${JSON.stringify(e)}`);
+      } else {
+        await out(auditLine(e) + '\n');
+      }
+      first = false;
+    };
+    if (limit !== undefined) {
+      // The newest `limit` events, printed oldest first.
+      const newest: import('../store/audit.js').AuditEntry[] = [];
+      let before: number | undefined;
+      while (newest.length < limit) {
+        const page = await listAuditEvents(a.store.db, { ...filter, order: 'desc', before, limit: Math.min(MAX_LIST_LIMIT, limit - newest.length) });
+        newest.push(...page);
+        if (page.length === 0) break;
+        before = page[page.length - 1]!.seq;
+      }
+      for (const e of newest.reverse()) await emit(e);
+    } else {
+      let after: number | undefined;
+      for (;;) {
+        const page = await listAuditEvents(a.store.db, { ...filter, after, limit: MAX_LIST_LIMIT });
+        for (const e of page) await emit(e);
+        if (page.length < MAX_LIST_LIMIT) break;
+        after = page[page.length - 1]!.seq;
+      }
+    }
+    if (values.json) await out(first ? '[]\n' : '\n]\n');
+  } finally {
+    await a.close();
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   const [cmd = 'serve', ...rest] = argv;
   if (cmd === '-h' || cmd === '--help' || cmd === 'help' || rest.includes('--help') || rest.includes('-h')) {
@@ -263,6 +391,8 @@ async function main(argv: string[]): Promise<void> {
       return accounts(rest);
     case 'fences':
       return fences(rest);
+    case 'audit':
+      return audit(rest);
     case 'cp':
     case 'ls':
     case 'mb':

@@ -330,7 +330,9 @@ export class Gateway {
         runner.wake();
         return result;
       },
-      audit: (trx, action, resource, detail) => audit.record(trx, { ...who, action, resource, ...(detail !== undefined ? { detail } : {}) }),
+      async audit(trx, action, resource, detail) {
+        await audit.record(trx, { ...who, action, resource, ...(detail !== undefined ? { detail } : {}) });
+      },
     };
   }
 

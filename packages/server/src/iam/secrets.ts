@@ -1,16 +1,22 @@
 /**
  * Secret keys are stored encrypted (AES-256-GCM) under a master key: `STOCKADE_MASTER_KEY`
  * (any string; its SHA-256 is the key), or 32 random bytes generated on first start into
- * `<data>/master.key` with mode 0600.
+ * `<data>/master.key` with mode 0600. Other keys (the audit log's MAC key) are derived from it
+ * with `deriveKey`, so the master key itself is used for one thing only.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class SecretBox {
   private constructor(private readonly key: Buffer) {}
 
-  static fromEnvOrFile(dataDir: string, env: NodeJS.ProcessEnv = process.env): SecretBox {
+  /**
+   * The master key from `STOCKADE_MASTER_KEY`, else `<dataDir>/master.key`, which is generated when
+   * missing unless `create` is false (then a missing key is an error: a command that must use the
+   * server's key, such as `audit verify`, must not silently make a new one).
+   */
+  static fromEnvOrFile(dataDir: string, env: NodeJS.ProcessEnv = process.env, opts: { create?: boolean } = {}): SecretBox {
     const fromEnv = env.STOCKADE_MASTER_KEY;
     if (fromEnv) return new SecretBox(createHash('sha256').update(fromEnv).digest());
     const file = join(dataDir, 'master.key');
@@ -18,6 +24,9 @@ export class SecretBox {
       const key = Buffer.from(readFileSync(file, 'utf8').trim(), 'base64');
       if (key.length !== 32) throw new Error(`${file} does not hold a 32-byte base64 key`);
       return new SecretBox(key);
+    }
+    if (opts.create === false) {
+      throw new Error(`no master key: STOCKADE_MASTER_KEY is not set and ${file} does not exist (give the server's --data DIR)`);
     }
     mkdirSync(dataDir, { recursive: true });
     const key = randomBytes(32);
@@ -29,6 +38,14 @@ export class SecretBox {
       throw e;
     }
     return new SecretBox(key);
+  }
+
+  /**
+   * A 32-byte key for `purpose`, derived from the master key: HKDF-SHA256 with an empty salt and
+   * info `stockade/<purpose>`. Keys for different purposes are independent of each other.
+   */
+  deriveKey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `stockade/${purpose}`, 32));
   }
 
   seal(plain: string): string {

@@ -27,8 +27,8 @@ export function declaredTables(): Array<{ owner: string; tables: TableSet }> {
   return [{ owner: 'core', tables: coreTables }, ...services.map((s) => ({ owner: s.name, tables: s.tables }))];
 }
 
-/** The platform tables reset empties; accounts, users and keys survive a reset. */
-const CORE_RESET: ReadonlyArray<keyof typeof coreTables> = ['tasks', 'idempotency', 'probe_runs', 'audit_events', 'blobs', 'volumes'];
+/** The platform tables reset empties; accounts, users and keys survive a reset, and the audit log restarts its chain. */
+const CORE_RESET: ReadonlyArray<keyof typeof coreTables> = ['tasks', 'idempotency', 'probe_runs', 'blobs', 'volumes'];
 
 export function resetTables(): string[] {
   return [...CORE_RESET, ...services.flatMap((s) => Object.keys(s.tables))];

@@ -13,7 +13,7 @@ import type { AppContext, ServiceApis } from '../context.js';
 import { openDatabase, type Store } from '../store/db.js';
 import { LocalBlobStore, type BlobStore } from '../store/blobs.js';
 import { VolumeStore } from '../store/volumes.js';
-import { AuditLog } from '../store/audit.js';
+import { AUDIT_KEY_PURPOSE, AuditLog, resetAuditLog, SYSTEM_ACTOR } from '../store/audit.js';
 import type { Executor } from '../store/schema.js';
 import { SecretBox } from '../iam/secrets.js';
 import { Iam } from '../iam/iam.js';
@@ -102,7 +102,7 @@ export class Platform {
         store,
         blobs,
         volumes,
-        audit: new AuditLog(clock),
+        audit: new AuditLog(secrets.deriveKey(AUDIT_KEY_PURPOSE), clock),
         iam: new Iam(store.db, secrets, clock),
         clock,
         runner,
@@ -153,7 +153,14 @@ export class Platform {
     const owner = await iam.createUser(account.id, 'owner', 'owner', trx);
     const key = await iam.createKey(owner.id, opts.seed, trx);
     for (const s of this.services) await s.instance.onAccountCreated?.(trx, account);
-    await audit.record(trx, { accountId: account.id, accessKeyId: 'system', action: 'account.create', resource: `account/${account.id}` });
+    await audit.record(trx, {
+      ...SYSTEM_ACTOR,
+      accountId: account.id,
+      action: 'account.create',
+      resource: `account/${account.id}`,
+      clientAddress: null,
+      requestId: null,
+    });
     return { accountId: account.id, ...key };
   }
 
@@ -181,6 +188,8 @@ export class Platform {
     const { store, volumes, blobs, lifecycle } = this.ctx;
     await store.tx(async (trx) => {
       for (const table of resetTables()) await trx.deleteFrom(table as 'tasks').execute();
+      // The audit log restarts its chain (deleting its rows alone would look like tampering).
+      await resetAuditLog(trx);
       for (const account of await trx.selectFrom('accounts').select(['id', 'name']).orderBy('created_at').execute()) {
         for (const s of this.services) await s.instance.onAccountCreated?.(trx, account);
       }

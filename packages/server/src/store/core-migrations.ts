@@ -4,6 +4,7 @@
  */
 import { sql } from 'kysely';
 import { sqlTypes, type Migration } from './migrations.js';
+import { auditSchemaV1 } from './audit.js';
 
 export const coreMigrations: readonly Migration[] = [
   {
@@ -181,6 +182,11 @@ export const coreMigrations: readonly Migration[] = [
         .addColumn('value', 'text', (c) => c.notNull())
         .execute();
     },
+  },
+  {
+    // Was version 3 of the number-based history: the hash-chained audit log.
+    id: '0004-audit-chain',
+    up: (trx, dialect) => auditSchemaV1(trx, dialect),
   },
 ];
 

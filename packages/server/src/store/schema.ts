@@ -92,14 +92,30 @@ export const coreTables = defineTables({
     /** A pending row expires within a minute (a crashed request), a done one after 24 h. */
     expires_at: col.time(),
   },
+  /** The audit log: one hash-chained row per event (see audit.ts for the chain and its encoding). */
   audit_events: {
-    id: col.autoId(),
+    seq: col.bigint(), // 1, 2, 3, … in commit order
     at: col.time(),
     account_id: col.text().orNull(),
-    actor: col.text().orNull(), // access key id or 'system'
-    action: col.text(),
-    resource: col.text().orNull(),
-    detail: col.json().orNull(),
+    user_id: col.text().orNull(),
+    user_name: col.text().orNull(),
+    access_key_id: col.text(), // or 'system'
+    action: col.text(), // e.g. box.create, s3.GetObject
+    resource: col.text(), // e.g. fence/3/box/12
+    fence_id: col.bigint().orNull(),
+    detail: col.json().orNull(), // canonical JSON
+    client_address: col.text().orNull(),
+    request_id: col.text().orNull(),
+    hash_version: col.int(),
+    prev_hash: col.text(), // hex
+    hash: col.text(), // hex HMAC-SHA256
+  },
+  /** The newest event of the audit chain (one row, id 1), with a MAC over seq and hash. */
+  audit_chain_head: {
+    id: col.int(),
+    seq: col.bigint(),
+    hash: col.text(),
+    mac: col.text(),
   },
   /** Small platform settings (`volumes_root`: the marker of the volumes directory this database uses). */
   meta: {
@@ -122,6 +138,7 @@ export type Trx = Transaction<CoreDatabase>;
 export type Dialect = 'sqlite' | 'postgres';
 
 export type TasksRow = RowOf<(typeof coreTables)['tasks']>;
+export type AuditEventsTable = RowOf<(typeof coreTables)['audit_events']>;
 
 /**
  * A connection or transaction of any view. Services cast it to their own view in their

@@ -214,7 +214,7 @@ describe(`idempotency (${backend})`, () => {
     const key = { accountId: 'acc1', operation: 'CreateAccessGroup', token: token(), params: { name: 'g' } };
     const result = await withIdempotency(store, clock, key, async (ctx) =>
       store.db.transaction().execute(async (trx) => {
-        await trx.insertInto('audit_events').values({ at: clock.now(), account_id: 'acc1', actor: 'k', action: 'create', resource: 'g', detail: null }).execute();
+        await trx.insertInto('probe_runs').values({ task_id: 1, runner: 'handler', finished_at: clock.now() }).execute();
         const r = { status: 200, body: { name: 'g' } };
         await ctx.complete(trx, r);
         const row = await trx.selectFrom('idempotency').select('state').where('token', '=', key.token).executeTakeFirstOrThrow();

@@ -194,7 +194,7 @@ describe(`migrations (${backend})`, () => {
         ? (await sql<{ name: string }>`select indexname as name from pg_indexes where schemaname = current_schema()`.execute(s.db)).rows
         : (await sql<{ name: string }>`select name from sqlite_master where type = 'index'`.execute(s.db)).rows;
     const names = new Set(indexes.map((r) => r.name));
-    for (const n of ['tasks_state_due', 'audit_events_account_at', 'idempotency_expires']) {
+    for (const n of ['tasks_state_due', 'audit_events_account_seq', 'idempotency_expires']) {
       assert.ok(names.has(n), `index ${n} exists`);
     }
   });
