@@ -277,13 +277,22 @@ export class VolumeStore {
   async checkRoot(): Promise<void> {
     fs.mkdirSync(this.root, { recursive: true });
     const markerFile = path.join(this.root, '.stockade-volumes');
-    let local = fs.existsSync(markerFile) ? fs.readFileSync(markerFile, 'utf8').trim() : null;
-    const wroteMarker = local === null;
-    if (local === null) {
-      // The file first: a crash before the row leaves a marker the next start records.
-      local = randomBytes(16).toString('hex');
-      fs.writeFileSync(markerFile, local + '\n', { mode: 0o644 });
+    let wroteMarker = false;
+    if (!fs.existsSync(markerFile)) {
+      // The file first (a crash before the row leaves a marker the next start records), created
+      // whole and exclusively: processes starting together on a shared root agree on one marker.
+      const tmp = `${markerFile}.${randomBytes(6).toString('hex')}`;
+      fs.writeFileSync(tmp, randomBytes(16).toString('hex') + '\n', { mode: 0o644 });
+      try {
+        fs.linkSync(tmp, markerFile);
+        wroteMarker = true;
+      } catch (err) {
+        if (code(err) !== 'EEXIST') throw err;
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
     }
+    const local = fs.readFileSync(markerFile, 'utf8').trim();
     const db = this.db();
     await db.insertInto('meta').values({ key: 'volumes_root', value: local }).onConflict((oc) => oc.column('key').doNothing()).execute();
     const row = await db.selectFrom('meta').select('value').where('key', '=', 'volumes_root').executeTakeFirstOrThrow();
@@ -291,7 +300,7 @@ export class VolumeStore {
     if (wroteMarker) fs.rmSync(markerFile, { force: true });
     throw new Error(
       `the volumes directory ${this.root} is not the one this database's volumes live in ` +
-        `(it ${wroteMarker ? 'has no marker' : `is marked ${local}`}, the database expects ${row.value}); ` +
+        `(it ${wroteMarker ? 'had no marker' : `is marked ${local}`}, the database expects ${row.value}); ` +
         'with several processes on one database every process needs the same volumes directory (shared storage, --volumes-dir)',
     );
   }

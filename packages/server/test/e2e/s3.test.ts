@@ -283,7 +283,7 @@ describe('authentication and routing', () => {
     try {
       const [eu, kr, us] = clients as [S3Client, S3Client, S3Client];
       await eu.send(new CreateBucketCommand({ Bucket: 'regional-eu' }));
-      assert.deepEqual((await kr.send(new ListBucketsCommand({}))).Buckets?.map((x) => x.Name), ['regional-eu']);
+      assert.ok((await kr.send(new ListBucketsCommand({}))).Buckets?.some((x) => x.Name === 'regional-eu' && x.BucketRegion === 'eu-central-1'));
       const e = await rejectsS3(us.send(new ListBucketsCommand({})), 400, 'AuthorizationHeaderMalformed');
       assert.match(e.message, /the region 'us-east-1' is wrong; expecting 'eu-central-1'/);
     } finally {

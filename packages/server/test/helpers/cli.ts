@@ -18,6 +18,8 @@ export function cliEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     if (k.startsWith('STOCKADE_') || k === 'DATABASE_URL' || k.startsWith('NODE_TEST')) continue;
     env[k] = v;
   }
+  // Served answers are held to the operation table, as in the in-process test servers.
+  env.STOCKADE_CONTRACT_CHECKS = '1';
   for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
   return env;
 }

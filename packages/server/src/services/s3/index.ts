@@ -22,7 +22,7 @@ import { verifySigV4 } from './sigv4.js';
 import { accessDenied, S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
 import { ObjectContent } from './content.js';
 import { S3Repository } from './repository.js';
-import { createBucket, deleteBucket, DEFAULT_REGION, getBucketLocation, headBucket, listBuckets } from './buckets.js';
+import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './buckets.js';
 import { listObjects, listObjectsV2 } from './list.js';
 import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
 import {
@@ -320,7 +320,8 @@ function objectStorageApi(app: AppContext, repo: S3Repository): ObjectStorageApi
     },
     async createBucket(trx, b) {
       if (!isValidBucketName(b.name)) throw new Error(`invalid bucket name ${JSON.stringify(b.name)}`);
-      const r = await repo.createBucket({ name: b.name, account_id: b.accountId, region: DEFAULT_REGION, created_at: app.clock.now() }, trx);
+      const region = app.config.s3Regions[0] ?? DEFAULT_S3_REGION;
+      const r = await repo.createBucket({ name: b.name, account_id: b.accountId, region, created_at: app.clock.now() }, trx);
       return r === 'created' ? 'created' : 'taken';
     },
   };
