@@ -49,7 +49,7 @@ export default tseslint.config(
   },
   {
     // Transactions are opened with store.tx(), which guards the root connection while one is open.
-    files: ['packages/server/src/**/*.ts'],
+    files: ['packages/server/**/*.ts'],
     ignores: ['packages/server/src/store/db.ts'],
     rules: {
       'no-restricted-syntax': [

@@ -40,7 +40,7 @@ describe(`stockade audit (${backend})`, () => {
     ];
     for (const ev of events) {
       clock.advance(60_000);
-      await store.db.transaction().execute((trx) => log.record(trx, ev));
+      await store.tx((trx) => log.record(trx, ev));
     }
     entries = await listAuditEvents(store.db);
   });

@@ -47,10 +47,10 @@ describe(`audit log (${backend})`, () => {
   const clock = new ManualClock(T0);
   const log = new AuditLog(randomBytes(32), clock);
 
-  const append = async (s: Store, ev: AuditEventInput) => s.db.transaction().execute((trx) => log.record(trx, ev));
+  const append = async (s: Store, ev: AuditEventInput) => s.tx((trx) => log.record(trx, ev));
   /** A fresh log of `n` events (the table is emptied first). */
   const fill = async (n: number) => {
-    await store.db.transaction().execute((trx) => resetAuditLog(trx));
+    await store.tx((trx) => resetAuditLog(trx));
     for (let i = 1; i <= n; i++) {
       clock.advance(1000);
       await append(store, event(i));
@@ -67,7 +67,7 @@ describe(`audit log (${backend})`, () => {
   });
 
   test('recorded events form one chain that verifies, and list returns every field', async () => {
-    await store.db.transaction().execute((trx) => resetAuditLog(trx));
+    await store.tx((trx) => resetAuditLog(trx));
     assert.deepEqual(await log.verify(store.db), { ok: true, count: 0, authentic: 0, head: { seq: 0, hash: GENESIS_HASH }, problems: [] });
     clock.set(T0);
     const first = await append(store, event(1));
@@ -112,7 +112,7 @@ describe(`audit log (${backend})`, () => {
   });
 
   test('hashes follow the documented version-1 encoding under a key derived from the master key', async () => {
-    await store.db.transaction().execute((trx) => resetAuditLog(trx));
+    await store.tx((trx) => resetAuditLog(trx));
     const master = 'documented-encoding';
     const derived = SecretBox.fromEnvOrFile(store.dataDir, { STOCKADE_MASTER_KEY: master }, { create: false }).deriveKey(AUDIT_KEY_PURPOSE);
     // Written out from the module comment, not from the implementation.
@@ -133,7 +133,7 @@ describe(`audit log (${backend})`, () => {
       return Buffer.concat([h, bytes]);
     };
     const documented = new AuditLog(derived, new ManualClock(T0));
-    const record = (ev: AuditEventInput) => store.db.transaction().execute((trx) => documented.record(trx, ev));
+    const record = (ev: AuditEventInput) => store.tx((trx) => documented.record(trx, ev));
     const e1 = await record(event(1, { userName: 'ünïcode ☃', detail: { b: 1, a: [true, null] } }));
     const e2 = await record({ ...SYSTEM_ACTOR, action: 'system.start', resource: 'server', clientAddress: null, requestId: null });
     const hmac = (...parts: Buffer[]) => createHmac('sha256', K).update(Buffer.concat([Buffer.from('stockade-audit-v1'), ...parts])).digest('hex');
@@ -157,7 +157,7 @@ describe(`audit log (${backend})`, () => {
   test('an event recorded in a transaction that rolls back leaves no event and no gap', async () => {
     await fill(2);
     await assert.rejects(
-      store.db.transaction().execute(async (trx) => {
+      store.tx(async (trx) => {
         await trx.insertInto('probe_runs').values({ task_id: 1, runner: 'r', finished_at: 1 }).execute();
         await log.record(trx, event(99));
         throw new Error('the change failed');
@@ -204,7 +204,7 @@ describe(`audit log (${backend})`, () => {
       const writer = (s: Store, who: string) =>
         Promise.all(
           Array.from({ length: N }, (_, i) =>
-            s.db.transaction().execute(async (trx) => {
+            s.tx(async (trx) => {
               // The change the event records, then a pause so the transactions overlap.
               await trx.insertInto('probe_runs').values({ task_id: i, runner: who, finished_at: 1 }).execute();
               await new Promise((r) => setTimeout(r, 2));
@@ -239,7 +239,7 @@ describe(`audit log (${backend})`, () => {
       const log = new AuditLog(Buffer.from(process.env.AUDIT_KEY, 'hex'), { now: () => Date.now() });
       try {
         for (let i = 0; i < 25; i++) {
-          await store.db.transaction().execute((trx) => log.record(trx, {
+          await store.tx((trx) => log.record(trx, {
             accountId: null, userId: null, userName: null, accessKeyId: 'system',
             action: 'probe.' + process.env.WHO, resource: 'probe/' + i, clientAddress: null, requestId: null,
           }));
@@ -429,7 +429,7 @@ describe(`audit log (${backend})`, () => {
   });
 
   test('list filters by account, resource prefix, fence, action and time, and pages by seq', async () => {
-    await store.db.transaction().execute((trx) => resetAuditLog(trx));
+    await store.tx((trx) => resetAuditLog(trx));
     clock.set(T0);
     const evs: Array<Partial<AuditEventInput>> = [
       { accountId: 'A', resource: 'fence/3', action: 'fence.create' },
@@ -481,14 +481,14 @@ describe(`audit log (${backend})`, () => {
 
   test('resetAuditLog empties the log and starts a new chain', async () => {
     await fill(3);
-    await store.db.transaction().execute((trx) => resetAuditLog(trx));
+    await store.tx((trx) => resetAuditLog(trx));
     assert.deepEqual(await log.verify(store.db), { ok: true, count: 0, authentic: 0, head: { seq: 0, hash: GENESIS_HASH }, problems: [] });
     const e = await append(store, event(1));
     assert.equal(e.seq, 1);
     assert.equal(e.prevHash, GENESIS_HASH);
     // A missing head row is put back.
     await store.db.deleteFrom('audit_chain_head').execute();
-    await store.db.transaction().execute((trx) => resetAuditLog(trx));
+    await store.tx((trx) => resetAuditLog(trx));
     assert.deepEqual(await problems(), []);
     assert.equal((await append(store, event(1))).seq, 1);
   });

@@ -213,7 +213,7 @@ describe(`idempotency (${backend})`, () => {
     const clock = new ManualClock();
     const key = { accountId: 'acc1', operation: 'CreateAccessGroup', token: token(), params: { name: 'g' } };
     const result = await withIdempotency(store, clock, key, async (ctx) =>
-      store.db.transaction().execute(async (trx) => {
+      store.tx(async (trx) => {
         await trx.insertInto('probe_runs').values({ task_id: 1, runner: 'handler', finished_at: clock.now() }).execute();
         const r = { status: 200, body: { name: 'g' } };
         await ctx.complete(trx, r);

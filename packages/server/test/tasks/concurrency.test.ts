@@ -12,7 +12,7 @@ import { BACKEND, openSharedDb, quietLogger, waitFor } from './_shared.js';
 const N = 1000;
 
 async function enqueueProbes(runner: TaskRunner, store: Store, n: number): Promise<number[]> {
-  return store.db.transaction().execute(async (trx) => {
+  return store.tx(async (trx) => {
     const ids: number[] = [];
     // Mostly instant probes, some that sleep a little so runs overlap.
     for (let i = 0; i < n; i++) ids.push(await runner.enqueue(PROBE_KIND, { ms: i % 10 === 0 ? 2 : 0 }, { db: trx }));

@@ -363,16 +363,16 @@ test(`[${BACKEND}] start() polls; enqueue wakes the loop; enqueue joins a transa
       assert.ok(Date.now() - t0 < 2000);
 
       await assert.rejects(
-        store.db.transaction().execute(async (trx) => {
+        store.tx(async (trx) => {
           await r.enqueue('say', 'rolled back', { db: trx });
           throw new Error('rollback');
         }),
         /rollback/,
       );
-      const id = await store.db.transaction().execute(async (trx) => r.enqueue('say', 'committed', { db: trx }));
+      const id = await store.tx(async (trx) => r.enqueue('say', 'committed', { db: trx }));
       r.wake();
-      await waitFor('committed task', () => ran.includes('committed'), 2000);
-      assert.equal((await r.get(id))?.state, 'done');
+      // The handler runs first, then the runner records the completion.
+      await waitFor('committed task done', async () => (await r.get(id))?.state === 'done', 2000);
       assert.deepEqual(ran.sort(), ['committed', 'direct']);
       const count = await store.db.selectFrom('tasks').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       assert.equal(Number(count.n), 2);
