@@ -56,7 +56,7 @@ async function newFence(name: string): Promise<number> {
 
 /** Creates a box and brings it to USE; returns its list row. */
 async function usableBox(fence: number, extra: Record<string, unknown> = {}, description = 'analysis box') {
-  assert.deepEqual(await df.createBox({ fenceId: fence, description, createBoxInfo: boxInfo(catalog, extra) as never }), {
+  assert.deepEqual(await df.createBox({ fenceId: fence, description, createBoxInfo: boxInfo(catalog, extra) }), {
     message: 'Box creation requested.',
   });
   const box = await newestBox(df, fence);
@@ -77,7 +77,7 @@ describe('create-box and the box lifecycle', () => {
       nasList: [{ nasSize: 500, count: 1 }, { nasSize: 1000, count: 1 }],
       hadoopList: [hadoopEntry(catalog, 3)],
     });
-    assert.deepEqual(await df.createBox({ fenceId: fence, description: 'team A', createBoxInfo: info as never }), { message: 'Box creation requested.' });
+    assert.deepEqual(await df.createBox({ fenceId: fence, description: 'team A', createBoxInfo: info }), { message: 'Box creation requested.' });
 
     const list = await df.getBoxList({ fenceId: fence });
     assert.equal(list.totalCount, 1);
@@ -200,11 +200,11 @@ describe('create-box and the box lifecycle', () => {
       ['eleven NAS', { nasList: [{ nasSize: 500, count: 6 }, { nasSize: 500, count: 5 }] }, '2600035'],
     ];
     for (const [what, extra, code] of cases) {
-      await rejects(df.createBox({ fenceId: fence, createBoxInfo: boxInfo(catalog, extra) as never }), 400, code).catch((e: Error) => {
+      await rejects(df.createBox({ fenceId: fence, createBoxInfo: boxInfo(catalog, extra) }), 400, code).catch((e: Error) => {
         throw new Error(`${what}: ${e.message}`);
       });
     }
-    await rejects(df.createBox({ fenceId: 999_999, createBoxInfo: boxInfo(catalog) as never }), 400, '2600053');
+    await rejects(df.createBox({ fenceId: 999_999, createBoxInfo: boxInfo(catalog) }), 400, '2600053');
     assert.equal(await boxesIn(fence), before);
     const boxItems = await sql<{ n: number }>`select count(*) as n from infra where fence_id = ${fence} and box_id is not null`.execute(srv.app.ctx.store.db);
     assert.equal(Number(boxItems.rows[0]!.n), 0);
@@ -214,7 +214,7 @@ describe('create-box and the box lifecycle', () => {
     const fence = await newFence('limit');
     const ids: number[] = [];
     for (let i = 0; i < BOX_LIMIT; i++) ids.push((await usableBox(fence)).boxId);
-    await rejects(df.createBox({ fenceId: fence, createBoxInfo: boxInfo(catalog) as never }), 400, '2600011');
+    await rejects(df.createBox({ fenceId: fence, createBoxInfo: boxInfo(catalog) }), 400, '2600011');
     assert.deepEqual(await df.returnBox({ fenceId: fence, boxId: ids[0]! }), { message: 'Box return requested.' });
     await runTasks(srv);
     const next = await usableBox(fence);
@@ -226,7 +226,7 @@ describe('create-box and the box lifecycle', () => {
     const fence = await newFence('fence-busy');
     const nas = (await df.getDatafenceInfraList({ fenceId: fence })).content.find((i) => i.infraType === 'FENCE_NAS')!;
     await df.changeFenceNasVolume({ fenceId: fence, instanceNo: nas.instanceNo, volumeSize: 600 });
-    await rejects(df.createBox({ fenceId: fence, createBoxInfo: boxInfo(catalog) as never }), 400, '2600024');
+    await rejects(df.createBox({ fenceId: fence, createBoxInfo: boxInfo(catalog) }), 400, '2600024');
     await runTasks(srv);
     await usableBox(fence);
   });
@@ -308,7 +308,7 @@ describe('change-box-infra', () => {
     boxId = (await usableBox(fence, { tensorFlowCpuServerList: [serverEntry(catalog, 'TF_CPU')] })).boxId;
   });
   const items = () => infraOf(df, fence, boxId);
-  const change = (updateBoxInfo: Record<string, unknown>) => df.changeBoxInfra({ fenceId: fence, updateBoxInfo: { boxId, ...updateBoxInfo } as never });
+  const change = (updateBoxInfo: Record<string, unknown>) => df.changeBoxInfra({ fenceId: fence, updateBoxInfo: { boxId, ...updateBoxInfo } });
 
   test('adds, changes and returns items: ING until the transition runs, then USE and TERMINATE; NAS volumes follow', async () => {
     const before = await items();
@@ -558,7 +558,7 @@ describe('who may see and change boxes', () => {
     await rejects(analyst.getDatafenceInfraList({ fenceId: fence }), 400, '2600003');
     await rejects(analyst.getBoxList({ fenceId }), 400, '2600003');
     // Changing infrastructure is not an analyst's: the gateway refuses the role (401/210).
-    await rejects(analyst.createBox({ fenceId: fence, createBoxInfo: boxInfo(catalog) as never }), 401, '210');
+    await rejects(analyst.createBox({ fenceId: fence, createBoxInfo: boxInfo(catalog) }), 401, '210');
     await rejects(analyst.returnBox({ fenceId: fence, boxId: mine }), 401, '210');
     await rejects(analyst.changeBoxBlockExternalNetwork({ fenceId: fence, boxId: mine, isBlock: false }), 401, '210');
 

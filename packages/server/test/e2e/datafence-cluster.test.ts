@@ -75,7 +75,7 @@ test(
     const fenceId = (await a.getDatafence())[0]!.fenceId;
     // Boxes created through both processes at once.
     await Promise.all(
-      Array.from({ length: BOXES }, (_, i) => clients[i % 2]!.createBox({ fenceId, createBoxInfo: boxInfo(catalog) as never })),
+      Array.from({ length: BOXES }, (_, i) => clients[i % 2]!.createBox({ fenceId, createBoxInfo: boxInfo(catalog) })),
     );
     const boxes = (await b.getBoxList({ fenceId, size: 100 })).content;
     assert.equal(boxes.length, BOXES);

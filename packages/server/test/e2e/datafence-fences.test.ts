@@ -49,9 +49,9 @@ describe('a fence and its infrastructure', () => {
     assert.equal(srvItem.userName, 'root');
     assert.deepEqual([nas.instanceName, nas.specName, nas.userName, nas.privateIp, nas.osName], [`fence${fenceId}n1`, '500', `/mnt/fence${fenceId}n1`, '', '']);
 
-    await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) as never });
+    await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) });
     assert.equal((await fenceOf(fenceId)).boxCount, 1);
-    await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) as never });
+    await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) });
     await runTasks(srv);
     assert.equal((await fenceOf(fenceId)).boxCount, 2);
     const [box] = (await df.getBoxList({ fenceId })).content;
@@ -144,7 +144,7 @@ describe('change-datafence-infra', () => {
       ['a NAS size off the steps', { fenceNasList: [{ actionType: 'CREATE', nasSize: 520, count: 1 }] }, '10001'],
     ];
     for (const [what, updateFence, code] of cases) {
-      await rejects(df.changeDatafenceInfra({ fenceId, updateFence } as never), 400, code).catch((e: Error) => {
+      await rejects(df.changeDatafenceInfra({ fenceId, updateFence }), 400, code).catch((e: Error) => {
         throw new Error(`${what}: ${e.message}`);
       });
     }
@@ -178,7 +178,7 @@ describe('change-fence-nas-volume', () => {
 describe('who may see and change a fence', () => {
   test('box-user keys do not see fence infrastructure (2600003) and cannot change it (401/210); fence-admin keys can', async () => {
     const fenceId = await newFence('roles');
-    await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) as never });
+    await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) });
     await runTasks(srv);
     const [box] = (await df.getBoxList({ fenceId })).content;
     const analyst = new DatafenceClient({ endpoint: srv.url, ...(await srv.newKey('box-user', undefined, { boxes: [box!.boxId] })) });

@@ -34,7 +34,7 @@ const status = async (boxId: number) => (await df.getBoxSummaryInfo({ fenceId, b
 const setTransitions = (t: Record<string, string>) => control(srv, '/_stockade/transitions', t);
 
 async function create(): Promise<number> {
-  await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) as never });
+  await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) });
   return (await newestBox(df, fenceId)).boxId;
 }
 

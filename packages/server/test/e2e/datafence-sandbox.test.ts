@@ -32,7 +32,7 @@ before(async () => {
   df = new DatafenceClient(srv.creds);
   catalog = await df.getProductSpec();
   fenceId = (await df.getDatafence())[0]!.fenceId;
-  await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) as never });
+  await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) });
   boxId = (await newestBox(df, fenceId)).boxId;
   await waitFor(() => df.getBoxSummaryInfo({ fenceId, boxId }), (s) => s.statusCode === 'USE', { timeoutMs: 10_000, intervalMs: 20 });
   mount = `/mnt/${boxId}box1`;
@@ -197,7 +197,7 @@ describe('box exec and box shell', needsBwrap, () => {
   test('a box that is not in USE, or no box, is one line and exit status 1; a command line without a command is 2', async () => {
     await control(srv, '/_stockade/transitions', { box: 'manual' });
     try {
-      await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) as never });
+      await df.createBox({ fenceId, createBoxInfo: boxInfo(catalog) });
       const pending = (await newestBox(df, fenceId)).boxId;
       const r = await stockade(['box', 'exec', '--box', String(pending), '--', 'true']);
       assert.equal(r.code, 1);

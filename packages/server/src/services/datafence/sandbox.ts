@@ -168,6 +168,15 @@ export function bwrapArgs(plan: SandboxPlan): string[] {
   return a;
 }
 
+/** The operating-system user running the session (its uid when it has no name). */
+function osUser(): string {
+  try {
+    return `os:${os.userInfo().username}`;
+  } catch {
+    return `os:uid-${process.getuid?.() ?? 'unknown'}`;
+  }
+}
+
 /** The system paths to bind, as they are on this host. */
 function systemPaths(): SandboxPlan['system'] {
   const out: SandboxPlan['system'] = [];
@@ -233,7 +242,7 @@ export async function runBoxSession(svc: DatafenceService, opts: SessionOptions)
 
     const sessionId = randomUUID();
     const resource = `fence/${box.fence_id}/box/${box.id}`;
-    const who = opts.who ?? `os:${os.userInfo().username}`;
+    const who = opts.who ?? osUser();
     const record = (action: string, detail: unknown) =>
       app.store.tx((trx) =>
         app.audit.record(trx, {
