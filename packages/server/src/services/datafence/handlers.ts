@@ -5,7 +5,7 @@ import { handlersFor, Serialized } from '../../platform/service.js';
 import { kstIso } from '../time.js';
 import { PRODUCT_CATALOG, productOf, specOf } from './catalog.js';
 import { errors } from './errors.js';
-import { Planner, type HadoopDetail } from './plan.js';
+import { Planner, type HadoopDetail, type Plan } from './plan.js';
 import { GIB, isNas, linuxMountPath, type InfraType } from './provisioner.js';
 import type { DatafenceService } from './service.js';
 import type { BoxRow, InfraHistoryRow, InfraRow } from './tables.js';
@@ -43,6 +43,17 @@ function historyRow(ctx: Ctx, h: InfraHistoryRow) {
     endDate: h.status === 'TERMINATE' ? kstIso(h.at) : '',
   };
 }
+
+/** What an infra change asks for, as its audit event records it. */
+const planDetail = (plan: Plan) => ({
+  create: plan.create.map((c) => c.infraType),
+  update: plan.update.map((u) => u.item.instance_no),
+  remove: plan.remove.map((r) => r.instance_no),
+});
+
+const imageList = (rows: Awaited<ReturnType<DatafenceService['repo']['customImages']>>) => ({
+  content: rows.map((r) => ({ imageNo: Number(r.image_no), imageName: r.image_name, productCode: r.product_code, baseServerName: r.base_server_name })),
+});
 
 const specName = (productCode: string, specCode: string) => specOf(productCode, specCode)?.specName ?? specCode;
 const softwareName = (productCode: string, code: string) =>
@@ -127,10 +138,7 @@ export const handlers = handlersFor<DatafenceService>()(datafenceOps, {
 
   async getFenceCustomImage(ctx, input) {
     const fence = await ctx.svc.requireFenceAdmin(ctx, input.fenceId);
-    const rows = await ctx.svc.repo.customImages(fence.id, input.productCode);
-    return {
-      content: rows.map((r) => ({ imageNo: Number(r.image_no), imageName: r.image_name, productCode: r.product_code, baseServerName: r.base_server_name })),
-    };
+    return imageList(await ctx.svc.repo.customImages(fence.id, input.productCode));
   },
 
   async changeDatafenceInfra(ctx, input) {
@@ -145,12 +153,7 @@ export const handlers = handlersFor<DatafenceService>()(datafenceOps, {
       ).fence(input.updateFence);
       await svc.beginFenceTransition(ctx, trx, fence, input.description);
       await svc.applyPlan(trx, fence, null, plan, 'INITIALIZE');
-      await ctx.audit(trx, 'fence.change-infra', `fence/${fence.id}`, {
-        status: 'ING',
-        create: plan.create.map((c) => c.infraType),
-        update: plan.update.map((u) => u.item.instance_no),
-        remove: plan.remove.map((r) => r.instance_no),
-      });
+      await ctx.audit(trx, 'fence.change-infra', `fence/${fence.id}`, { status: 'ING', ...planDetail(plan) });
     });
     return message('change-datafence-infra');
   },
@@ -213,15 +216,7 @@ export const handlers = handlersFor<DatafenceService>()(datafenceOps, {
 
   async getBoxCustomImage(ctx, input) {
     const fence = await ctx.svc.requireFence(ctx, input.fenceId);
-    const rows = await ctx.svc.repo.customImages(fence.id, input.productCode);
-    return {
-      content: rows.map((r) => ({
-        imageNo: Number(r.image_no),
-        imageName: r.image_name,
-        productCode: r.product_code,
-        baseServerName: r.base_server_name,
-      })),
-    };
+    return imageList(await ctx.svc.repo.customImages(fence.id, input.productCode));
   },
 
   async getBoxHistory(ctx, input) {
@@ -358,12 +353,7 @@ export const handlers = handlersFor<DatafenceService>()(datafenceOps, {
       const plan = await new Planner(ctx.lang, live).box(req);
       await svc.beginBoxTransition(ctx, trx, box, 'ING', req.description !== undefined ? { description: req.description } : {});
       await svc.applyPlan(trx, fence, box, plan, 'INITIALIZE');
-      await ctx.audit(trx, 'box.change-infra', boxResource(box), {
-        status: 'ING',
-        create: plan.create.map((c) => c.infraType),
-        update: plan.update.map((u) => u.item.instance_no),
-        remove: plan.remove.map((r) => r.instance_no),
-      });
+      await ctx.audit(trx, 'box.change-infra', boxResource(box), { status: 'ING', ...planDetail(plan) });
     });
     return message('change-box-infra');
   },
