@@ -17,12 +17,14 @@ export interface AdminContext {
   iam: Iam;
   platform: Platform;
   createAccount(name: string): Promise<Credentials>;
-  createKey(opts: { role: Role; accountId?: string; userName?: string }): Promise<{
+  /** A key of a (new or existing) user; a box-user key may be bound to boxes of the account (`boxes`). */
+  createKey(opts: { role: Role; accountId?: string; userName?: string; boxes?: readonly number[] }): Promise<{
     accountId: string;
     userName: string;
     role: Role;
     accessKeyId: string;
     secretAccessKey: string;
+    boxes?: number[];
   }>;
   createFence(name: string, accountId?: string, description?: string): Promise<FenceRow>;
   listFences(accountId?: string): Promise<FenceRow[]>;
@@ -48,13 +50,18 @@ export async function openAdmin(config: Config): Promise<AdminContext> {
     iam,
     platform,
     createAccount: (name) => store.tx((trx) => platform.provisionAccount(trx, { name })),
-    async createKey({ role, accountId, userName }) {
+    async createKey({ role, accountId, userName, boxes }) {
       const account = await accountOrFirst(accountId);
       const name = userName ?? role;
-      const user = (await iam.findUser(account, name)) ?? { id: (await iam.createUser(account, name, role)).id, role };
-      if (user.role !== role) throw new Error(`user ${name} exists with role ${user.role}, not ${role}`);
-      const key = await iam.createKey(user.id);
-      return { accountId: account, userName: name, role, ...key };
+      if (boxes && boxes.length > 0 && role !== 'box-user') throw new Error('only box-user keys are bound to boxes (--box)');
+      // The user, the key and its boxes commit together: a key is never left without the boxes it was made for.
+      return store.tx(async (trx) => {
+        const user = (await iam.findUser(account, name, trx)) ?? { id: (await iam.createUser(account, name, role, trx)).id, role };
+        if (user.role !== role) throw new Error(`user ${name} exists with role ${user.role}, not ${role}`);
+        const key = await iam.createKey(user.id, undefined, trx);
+        if (boxes && boxes.length > 0) await platform.ctx.api('datafence').bindKeyToBoxes(trx, account, key.accessKeyId, boxes);
+        return { accountId: account, userName: name, role, ...key, ...(boxes && boxes.length > 0 ? { boxes: [...new Set(boxes)] } : {}) };
+      });
     },
     async createFence(name, accountId, description) {
       const account = await accountOrFirst(accountId);

@@ -26,6 +26,8 @@ export interface Config {
   /** JSON file `{ "transitions": { "box": "delay:3000" } }` */
   transitionsFile?: string;
   logLevel: string;
+  /** Datafence: live boxes a fence may hold (create-box answers 2600011 beyond). */
+  boxLimit: number;
   /** Largest JSON request body, bytes. */
   bodyLimit: number;
   taskLeaseMs: number;
@@ -57,6 +59,8 @@ export interface Config {
 export type BlobBackend = 'local' | 's3';
 
 export const DEFAULT_PORT = 4580;
+/** Live boxes per Datafence unless `--box-limit` says otherwise. */
+export const DEFAULT_BOX_LIMIT = 10;
 /** The region the S3 API serves unless told otherwise (the AWS SDKs' usual default). */
 export const DEFAULT_S3_REGION = 'us-east-1';
 
@@ -78,6 +82,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     strict: env.STOCKADE_STRICT === '1' || env.STOCKADE_STRICT === 'true',
     transitions: env.STOCKADE_TRANSITIONS,
     logLevel: env.STOCKADE_LOG_LEVEL ?? 'info',
+    boxLimit: env.STOCKADE_BOX_LIMIT ? Number(env.STOCKADE_BOX_LIMIT) : DEFAULT_BOX_LIMIT,
     bodyLimit: 10 * 1024 * 1024,
     taskLeaseMs: env.STOCKADE_TASK_LEASE_MS ? Number(env.STOCKADE_TASK_LEASE_MS) : 30_000,
     taskPollMs: 250,

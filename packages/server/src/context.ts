@@ -11,6 +11,7 @@ import type { Executor } from './store/schema.js';
 import type { BlobStore } from './store/blobs.js';
 import type { VolumeStore } from './store/volumes.js';
 import type { AuditLog, AuditEventInput } from './store/audit.js';
+import type { SecretBox } from './iam/secrets.js';
 import type { Iam, Identity } from './iam/iam.js';
 import type { Clock } from './tasks/clock.js';
 import type { TaskRunner } from './tasks/runner.js';
@@ -31,6 +32,8 @@ export interface AppContext {
   volumes: VolumeStore;
   audit: AuditLog;
   iam: Iam;
+  /** Seals secrets under the master key; services seal theirs under a key of their own (`forPurpose`). */
+  secrets: SecretBox;
   clock: Clock;
   runner: TaskRunner;
   lifecycle: LifecyclePolicies;

@@ -1,12 +1,14 @@
 /**
  * `/_stockade/…` routes, unauthenticated. `openapi.json` exists in every profile; the test
- * controls (health, reset, tasks/run, tasks, transitions, gc) only in the dev profile.
+ * controls (health, reset, tasks/run, tasks, transitions, gc, and each service's own through its
+ * `control` hook) only in the dev profile.
  *
  * The test controls can wipe the store, so a web page open in the user's browser must not reach
  * them (README "Test controls"): every request needs a loopback or configured `Host` (DNS
- * rebinding) and no foreign `Origin`; a POST also needs `x-stockade-control: 1`, a header no
- * cross-site form or simple request can carry (a browser would send a CORS preflight first,
- * which this server never grants). Refusals are 403 with a JSON `{"error"}`.
+ * rebinding) and no foreign `Origin`; a request that changes something (any method but GET and
+ * HEAD) also needs `x-stockade-control: 1`, a header no cross-site form or simple request can
+ * carry (a browser would send a CORS preflight first, which this server never grants). Refusals
+ * are 403 with a JSON `{"error"}`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { BootstrapResult } from './bootstrap.js';
@@ -64,8 +66,9 @@ export function controlRefusal(req: IncomingMessage, allowed: ReadonlySet<string
       return `Origin ${JSON.stringify(origin)} is not a loopback origin or one of --allowed-hosts`;
     }
   }
-  if (req.method === 'POST' && req.headers[CONTROL_HEADER] !== '1') {
-    return `a POST to the test controls needs the header "${CONTROL_HEADER}: 1"`;
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'HEAD' && req.headers[CONTROL_HEADER] !== '1') {
+    return `a ${method} to the test controls needs the header "${CONTROL_HEADER}: 1"`;
   }
   return null;
 }
@@ -145,6 +148,9 @@ export function controlRoutes(platform: Platform, boot: BootstrapResult, opts: {
         else if (method !== 'GET') return false;
         json(res, 200, ctx.lifecycle.toJSON());
         return true;
+      }
+      for (const s of platform.services) {
+        if (s.instance.control && (await s.instance.control(req, res, path))) return true;
       }
     } catch (e) {
       json(res, 400, { error: e instanceof Error ? e.message : String(e) });

@@ -10,7 +10,11 @@ const ncp = { service: 'datafence', auth: 'ncp-v2' } as const;
 /** Error rows shared by every Datafence operation (§6). */
 export const DATAFENCE_ERRORS = {
   invalidParameter: { status: 400, code: '10001', when: 'a parameter is missing, of the wrong type or out of range' },
-  notOwner: { status: 400, code: '2600003', when: 'the caller is not the owner of the fence or box' },
+  notOwner: {
+    status: 400,
+    code: '2600003',
+    when: 'the caller is not the owner of the fence or box: a box-user key and a box or fence it is not bound to',
+  },
   // Not in the readable part of the vendor table; chosen (issue 2) for an unknown fence, and for a
   // fence of another account, so that existence never leaks across accounts.
   fenceNotFound: { status: 400, code: '2600053', when: 'the fence does not exist in the caller\'s account' },
@@ -24,6 +28,32 @@ export const DATAFENCE_ERRORS = {
   // Not in the vendor table ([inferred] §1.2/§1.4): a change on a fence, box or export request whose
   // state does not allow it answers with the generic parameter error code.
   badState: { status: 400, code: '10001', when: 'the resource is not in a state that allows the change' },
+  // The codes below are named by issue 8; the readable part of the vendor table does not say what
+  // they mean ([inferred]). Each is used for one condition, listed in docs/datafence.md.
+  boxNotInUse: { status: 400, code: '2600023', when: 'the box is not in USE (being created, changed or returned)' },
+  fenceNotInUse: { status: 400, code: '2600024', when: 'the Datafence is not in USE (being changed)' },
+  serverCountOutOfRange: {
+    status: 400,
+    code: '2600031',
+    when: "the resulting number of servers of a product is outside the product's minimum and maximum",
+  },
+  noAnalysisServer: { status: 400, code: '2600033', when: 'the box would have neither a Linux nor a Windows server' },
+  nasCountOutOfRange: { status: 400, code: '2600035', when: 'the resulting number of NAS is below 1 or above the maximum' },
+  hadoopClusterLimit: { status: 400, code: '2600038', when: 'the box would have more than 2 Hadoop clusters' },
+  serverNotFound: {
+    status: 400,
+    code: '2600040',
+    when: 'no live server or Hadoop cluster of that kind has this instance number in the fence or box',
+  },
+  nasNotFound: { status: 400, code: '2600041', when: 'no live NAS has this instance number in the fence or box' },
+  nasSizeBelowUsage: { status: 400, code: '2600047', when: 'the requested NAS size is below the data stored on it' },
+  boxNotFound: { status: 400, code: '2600054', when: 'the box does not exist in the fence (or in the caller\'s account)' },
+  unknownSpecCode: { status: 400, code: '2600072', when: 'the spec code is not in the product catalogue for that product' },
+  unknownSoftwareCode: {
+    status: 400,
+    code: '2600073',
+    when: 'the software code is not in the product catalogue for that product',
+  },
   notImplemented: { status: 500, code: '10007', when: 'the operation is declared but not implemented by this server' },
 } satisfies Record<string, DocumentedError>;
 const E = DATAFENCE_ERRORS;
@@ -283,7 +313,7 @@ export const datafenceOps = {
         createDate: Type.String(),
       }),
     ),
-    errors: [E.invalidParameter, E.fenceNotFound],
+    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
   }),
 
   getDatafenceInfraHistory: op({
@@ -295,7 +325,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: FencePagedQuery,
     response: Paged(InfraHistoryItem(Type.Union([Type.Literal('Server'), Type.Literal('NAS')]))),
-    errors: [E.invalidParameter, E.fenceNotFound],
+    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
   }),
 
   getFenceCustomImage: op({
@@ -307,7 +337,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object({ ...FenceQuery, productCode: Type.Literal('FENCE_UBUNTU') }),
     response: CustomImageList,
-    errors: [E.invalidParameter, E.fenceNotFound],
+    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
   }),
 
   changeDatafenceInfra: op({
@@ -317,7 +347,7 @@ export const datafenceOps = {
     path: '/api/v1/fence/change-datafence-infra',
     aliasPaths: ['/api/v1/fence/change-data-fence-infra'],
     summary: 'Add/modify/return Datafence servers and NAS (async)',
-    role: 'owner',
+    role: 'fence-admin',
     body: Type.Object({
       ...FenceQuery,
       description: Type.Optional(Type.String()),
@@ -339,7 +369,17 @@ export const datafenceOps = {
       }),
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.badState],
+    errors: [
+      E.invalidParameter,
+      E.fenceNotFound,
+      E.fenceNotInUse,
+      E.serverCountOutOfRange,
+      E.nasCountOutOfRange,
+      E.serverNotFound,
+      E.nasNotFound,
+      E.unknownSpecCode,
+      E.unknownSoftwareCode,
+    ],
   }),
 
   changeFenceNasVolume: op({
@@ -348,14 +388,14 @@ export const datafenceOps = {
     method: 'POST',
     path: '/api/v1/fence/change-fence-nas-volume',
     summary: 'Resize a Datafence NAS (async)',
-    role: 'owner',
+    role: 'fence-admin',
     body: Type.Object({
       ...FenceQuery,
       instanceNo: IntOrString({ description: 'Datafence NAS instance number (get-datafence-infra-list)' }),
       volumeSize: NasSize,
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.fenceNotInUse, E.nasNotFound],
   }),
 
   getBucketList: op({
@@ -397,7 +437,7 @@ export const datafenceOps = {
     method: 'POST',
     path: '/api/v1/box/create-box',
     summary: 'Create a box (async)',
-    role: 'owner',
+    role: 'fence-admin',
     body: Type.Object({
       ...FenceQuery,
       description: Type.Optional(Type.String()),
@@ -435,7 +475,17 @@ export const datafenceOps = {
       }),
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.boxLimitExceeded, E.badState],
+    errors: [
+      E.invalidParameter,
+      E.fenceNotFound,
+      E.fenceNotInUse,
+      E.boxLimitExceeded,
+      E.serverCountOutOfRange,
+      E.noAnalysisServer,
+      E.nasCountOutOfRange,
+      E.unknownSpecCode,
+      E.unknownSoftwareCode,
+    ],
   }),
 
   getBoxCustomImage: op({
@@ -450,7 +500,7 @@ export const datafenceOps = {
       productCode: Type.Union(BOX_IMAGE_PRODUCT_CODES.map((c) => Type.Literal(c))),
     }),
     response: CustomImageList,
-    errors: [E.invalidParameter, E.fenceNotFound],
+    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
   }),
 
   getBoxHistory: op({
@@ -462,7 +512,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: FencePagedQuery,
     response: Paged(Type.Object({ ...BoxRow, endDate: Type.String({ description: 'return time, "" before' }) })),
-    errors: [E.invalidParameter, E.fenceNotFound],
+    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
   }),
 
   getBoxInfraHistory: op({
@@ -474,7 +524,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: BoxPagedQuery,
     response: Paged(InfraHistoryItem(Type.String({ description: 'display name, e.g. "Connect Server"' }))),
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   getBoxInfraList: op({
@@ -501,7 +551,7 @@ export const datafenceOps = {
         createDate: Type.String(),
       }),
     ),
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   getBoxList: op({
@@ -513,7 +563,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: FencePagedQuery,
     response: Paged(Type.Object(BoxRow)),
-    errors: [E.invalidParameter, E.fenceNotFound],
+    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
   }),
 
   getBoxSummaryInfo: op({
@@ -539,7 +589,7 @@ export const datafenceOps = {
       statusName: Type.String(),
       createDate: Type.String(),
     }),
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   getConnectInfo: op({
@@ -551,7 +601,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object({ ...BoxQuery, instanceNo: InstanceNo }),
     response: StorageInfo,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.serverNotFound],
   }),
 
   getHadoopClusterInfo: op({
@@ -567,7 +617,7 @@ export const datafenceOps = {
       nodeSpecList: Type.Array(Type.Object({ name: Type.String(), spec: Type.String(), nodeCount: Type.Integer() })),
       storageList: Type.Array(Storage),
     }),
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.serverNotFound],
   }),
 
   getLinuxInfo: op({
@@ -579,7 +629,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object({ ...BoxQuery, instanceNo: InstanceNo }),
     response: StorageInfo,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.serverNotFound],
   }),
 
   getWindowsInfo: op({
@@ -591,7 +641,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object({ ...BoxQuery, instanceNo: InstanceNo }),
     response: StorageInfo,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.serverNotFound],
   }),
 
   getTensorflowInfo: op({
@@ -603,7 +653,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object({ ...BoxQuery, instanceNo: InstanceNo }),
     response: Type.Object({ connectionList: Type.Array(Connection), storageList: Type.Array(Storage) }),
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.serverNotFound],
   }),
 
   changeBoxBlockExternalNetwork: op({
@@ -612,16 +662,16 @@ export const datafenceOps = {
     method: 'POST',
     path: '/api/v1/box/change-box-block-external-network',
     summary: 'Block/allow external network (async)',
-    role: 'owner',
+    role: 'fence-admin',
     body: Type.Object({ ...BoxQuery, isBlock: Type.Boolean({ description: 'true blocks, false allows' }) }),
     response: Message,
     errors: [
       E.invalidParameter,
       E.fenceNotFound,
-      E.notOwner,
+      E.boxNotFound,
       E.externalNetworkUnchanged,
       E.serverRebooting,
-      E.badState,
+      E.boxNotInUse,
     ],
   }),
 
@@ -631,7 +681,7 @@ export const datafenceOps = {
     method: 'POST',
     path: '/api/v1/box/change-box-infra',
     summary: 'Add/modify/return box servers, NAS, clusters (async)',
-    role: 'owner',
+    role: 'fence-admin',
     body: Type.Object({
       ...FenceQuery,
       updateBoxInfo: Type.Object({
@@ -683,7 +733,21 @@ export const datafenceOps = {
       }),
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.serverRebooting, E.badState],
+    errors: [
+      E.invalidParameter,
+      E.fenceNotFound,
+      E.boxNotFound,
+      E.serverRebooting,
+      E.boxNotInUse,
+      E.serverCountOutOfRange,
+      E.noAnalysisServer,
+      E.nasCountOutOfRange,
+      E.hadoopClusterLimit,
+      E.serverNotFound,
+      E.nasNotFound,
+      E.unknownSpecCode,
+      E.unknownSoftwareCode,
+    ],
   }),
 
   changeBoxNasVolume: op({
@@ -692,14 +756,22 @@ export const datafenceOps = {
     method: 'POST',
     path: '/api/v1/box/change-box-nas-volume',
     summary: 'Resize a box NAS (async)',
-    role: 'owner',
+    role: 'fence-admin',
     body: Type.Object({
       ...BoxQuery,
       instanceNo: IntOrString({ description: 'box NAS instance number (get-box-infra-list)' }),
       volumeSize: NasSize,
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.serverRebooting, E.badState],
+    errors: [
+      E.invalidParameter,
+      E.fenceNotFound,
+      E.boxNotFound,
+      E.serverRebooting,
+      E.boxNotInUse,
+      E.nasNotFound,
+      E.nasSizeBelowUsage,
+    ],
   }),
 
   returnBox: op({
@@ -708,10 +780,10 @@ export const datafenceOps = {
     method: 'POST',
     path: '/api/v1/box/return-box',
     summary: 'Return (delete) a box (async)',
-    role: 'owner',
+    role: 'fence-admin',
     body: Type.Object(BoxQuery),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.serverRebooting, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.serverRebooting, E.boxNotInUse],
   }),
 
   createFileImport: op({
@@ -729,7 +801,7 @@ export const datafenceOps = {
       description: Type.String({ minLength: 1, maxLength: 50 }),
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
   }),
 
   getImportDetail: op({
@@ -741,7 +813,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object(FileQuery),
     response: ImportRecord,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   getImportList: op({
@@ -753,7 +825,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: FilteredListQuery(ImportStatus),
     response: Paged(ImportRecord),
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   getTargetNasList: op({
@@ -765,7 +837,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object(BoxQuery),
     response: BoxNasList,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   createFileExport: op({
@@ -785,7 +857,7 @@ export const datafenceOps = {
       description: Type.String({ maxLength: 50 }),
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
   }),
 
   getExportDetail: op({
@@ -797,7 +869,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object(FileQuery),
     response: ExportRecord,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   getExportList: op({
@@ -811,7 +883,7 @@ export const datafenceOps = {
     // an unknown code matches nothing.
     query: FilteredListQuery(Type.String({ description: 'export status code (§1.4)' })),
     response: Paged(ExportRecord),
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   getSourceNasList: op({
@@ -823,7 +895,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object(BoxQuery),
     response: BoxNasList,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   cancelFileExport: op({
@@ -835,7 +907,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object(FileQuery),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
   }),
 
   getExportFileApproveDetail: op({
@@ -847,7 +919,7 @@ export const datafenceOps = {
     role: 'fence-admin',
     query: Type.Object(FileQuery),
     response: ExportReview,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   getExportFileApproveList: op({
@@ -863,7 +935,7 @@ export const datafenceOps = {
       reviewBucketName: Type.String({ description: "the Datafence's export-review bucket" }),
       content: Type.Array(ExportReview),
     }),
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
   }),
 
   exportFileApprove: op({
@@ -875,7 +947,7 @@ export const datafenceOps = {
     role: 'fence-admin',
     body: Type.Object(FileQuery),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
   }),
 
   exportFileReject: op({
@@ -887,7 +959,7 @@ export const datafenceOps = {
     role: 'fence-admin',
     body: Type.Object({ ...FileQuery, rejectReason: Type.String({ minLength: 1, maxLength: 1000 }) }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
   }),
 };
 

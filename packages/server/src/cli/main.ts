@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * The `stockade` command: serve, keys, accounts, fences, audit, coverage, and the Object Storage commands
- * cp, ls, mb, rb (cli/s3.ts).
+ * The `stockade` command: serve, keys, accounts, fences, box, audit, coverage, and the Object Storage
+ * commands cp, ls, mb, rb (cli/s3.ts).
  * Errors in the command line print one clear line and exit non-zero.
  */
 import type { ParseArgsConfig } from 'node:util';
@@ -20,15 +20,20 @@ commands:
                --profile dev|secure (dev) --strict --transitions box=delay:3000,…
                --transitions-file F --log-level info
                --allowed-hosts a,b (host names besides loopback for the test controls)
+               --box-limit N (10: live boxes per Datafence)
                --s3-region R[,R2…] (us-east-1: regions the S3 API serves)
                --blob-backend local|s3 (local) --blob-s3-endpoint URL --blob-s3-bucket NAME
                --blob-s3-region R --blob-s3-prefix P
                --blob-s3-access-key-id ID --blob-s3-secret-access-key KEY
   keys       create --role owner|fence-admin|box-user [--account ID] [--user NAME]
+                    [--box ID …]   (box-user: the key sees only these boxes)
              list [--account ID]
              revoke ACCESS_KEY_ID
   accounts   create NAME | list
   fences     create NAME [--account ID] [--description TEXT] | list [--account ID]
+  box        exec --box ID -- CMD [ARG…]   run a command inside the box (bubblewrap sandbox over its
+                                         NAS; no network while the box's external network is blocked)
+             shell --box ID                an interactive shell inside the box
   audit      verify [--json]   walk the audit hash chain: exit 0 when intact, else 1 and one line per problem
              list [--json] [--account ID] [--resource PREFIX] [--fence ID] [--action A]
                   [--since TIME] [--until TIME] [--limit N]   (--limit: the N newest)
@@ -42,7 +47,7 @@ Object Storage (S3) client, against --endpoint URL (STOCKADE_ENDPOINT, http://12
              credentials: --credentials FILE, else STOCKADE_ACCESS_KEY_ID/STOCKADE_SECRET_ACCESS_KEY,
              else <--data DIR>/credentials.json; --region R (us-east-1)
 
-keys, accounts, fences and audit act on the database given by --data / --database
+keys, accounts, fences, box and audit act on the database given by --data / --database
 (audit verify needs the server's master key: STOCKADE_MASTER_KEY or <data>/master.key).`;
 
 const common = {
@@ -75,6 +80,7 @@ async function serve(args: string[]): Promise<void> {
     'transitions-file': { type: 'string' },
     'log-level': { type: 'string' },
     'allowed-hosts': { type: 'string' },
+    'box-limit': { type: 'string' },
     's3-region': { type: 'string' },
     'blob-backend': { type: 'string' },
     'blob-s3-endpoint': { type: 'string' },
@@ -103,6 +109,8 @@ async function serve(args: string[]): Promise<void> {
   for (const h of config.allowedHosts) {
     if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/.test(h)) throw new UsageError(`--allowed-hosts takes host names without ports, got ${JSON.stringify(h)}`);
   }
+  if (values['box-limit'] !== undefined) config.boxLimit = positiveInt('box-limit', values['box-limit']);
+  if (!Number.isSafeInteger(config.boxLimit) || config.boxLimit < 1) throw new UsageError(`--box-limit must be a positive integer, got ${config.boxLimit}`);
   if (values['s3-region'] !== undefined) config.s3Regions = parseList(values['s3-region']);
   if (config.s3Regions.length === 0) throw new UsageError('--s3-region needs at least one region');
   for (const r of config.s3Regions) {
@@ -195,6 +203,12 @@ async function withStore<T>(values: Record<string, unknown>, fn: (ctx: import('.
   }
 }
 
+function positiveInt(flag: string, v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer, got ${v}`);
+  return n;
+}
+
 function needRole(v: unknown): Role {
   if (typeof v !== 'string' || !ROLES.includes(v as Role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
   return v as Role;
@@ -202,13 +216,20 @@ function needRole(v: unknown): Role {
 
 async function keys(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
-  const { values, positionals } = parse(rest, { role: { type: 'string' }, account: { type: 'string' }, user: { type: 'string' } });
+  const { values, positionals } = parse(rest, {
+    role: { type: 'string' },
+    account: { type: 'string' },
+    user: { type: 'string' },
+    box: { type: 'string', multiple: true },
+  });
   if (sub !== 'create' && sub !== 'list' && sub !== 'revoke') throw new UsageError('usage: stockade keys create|list|revoke');
   // Check the command line before touching the database.
   const role = sub === 'create' ? needRole(values.role) : undefined;
+  const boxes = (values.box ?? []).map((b) => positiveInt('box', b));
+  if (boxes.length > 0 && role !== 'box-user') throw new UsageError('--box binds box-user keys: use it with --role box-user');
   await withStore(values, async (a) => {
     if (role) {
-      const k = await a.createKey({ role, accountId: values.account, userName: values.user });
+      const k = await a.createKey({ role, accountId: values.account, userName: values.user, boxes });
       process.stdout.write(JSON.stringify(k, null, 2) + '\n');
     } else if (sub === 'list') {
       for (const k of await a.iam.listKeys(values.account)) {
@@ -250,6 +271,22 @@ async function fences(args: string[]): Promise<void> {
       for (const f of await a.listFences(values.account)) process.stdout.write(`${f.id}  ${f.name}  account=${f.account_id}\n`);
     } else throw new UsageError('usage: stockade fences create NAME | list');
   });
+}
+
+/** `box exec --box ID -- CMD…` and `box shell --box ID`: sessions inside a box (services/datafence/sandbox.ts). */
+async function box(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  if (sub !== 'exec' && sub !== 'shell') throw new UsageError('usage: stockade box exec --box ID -- CMD [ARG…] | box shell --box ID');
+  const { values, positionals } = parse(rest, { box: { type: 'string' } });
+  if (values.box === undefined) throw new UsageError(`usage: stockade box ${sub} --box ID${sub === 'exec' ? ' -- CMD [ARG…]' : ''}`);
+  const boxId = positiveInt('box', values.box);
+  if (sub === 'exec' && positionals.length === 0) throw new UsageError('usage: stockade box exec --box ID -- CMD [ARG…]');
+  if (sub === 'shell' && positionals.length > 0) throw new UsageError('usage: stockade box shell --box ID (no command: use box exec)');
+  // A session that cannot start (no bubblewrap, no such box, box not in USE) is one `stockade:` line, exit 1.
+  const r = await withStore(values, (a) =>
+    a.platform.ctx.api('datafence').runBoxSession({ boxId, command: positionals, interactive: sub === 'shell' }),
+  );
+  process.exitCode = r.exitCode;
 }
 
 /** Writes to stdout, waiting when the pipe is full (long listings). */
@@ -378,7 +415,9 @@ async function audit(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [cmd = 'serve', ...rest] = argv;
-  if (cmd === '-h' || cmd === '--help' || cmd === 'help' || rest.includes('--help') || rest.includes('-h')) {
+  // Flags after `--` belong to the command `box exec` runs.
+  const own = rest.includes('--') ? rest.slice(0, rest.indexOf('--')) : rest;
+  if (cmd === '-h' || cmd === '--help' || cmd === 'help' || own.includes('--help') || own.includes('-h')) {
     process.stdout.write(USAGE + '\n');
     return;
   }
@@ -391,6 +430,8 @@ async function main(argv: string[]): Promise<void> {
       return accounts(rest);
     case 'fences':
       return fences(rest);
+    case 'box':
+      return box(rest);
     case 'audit':
       return audit(rest);
     case 'cp':

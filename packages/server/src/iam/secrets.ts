@@ -48,6 +48,14 @@ export class SecretBox {
     return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `stockade/${purpose}`, 32));
   }
 
+  /**
+   * A box sealing under a key derived for `purpose` (`deriveKey`): what a service seals with it
+   * (Datafence server passwords) cannot be opened with the master key or another purpose's key.
+   */
+  forPurpose(purpose: string): SecretBox {
+    return new SecretBox(this.deriveKey(purpose));
+  }
+
   seal(plain: string): string {
     const iv = randomBytes(12);
     const c = createCipheriv('aes-256-gcm', this.key, iv);

@@ -104,6 +104,7 @@ export class Platform {
         volumes,
         audit: new AuditLog(secrets.deriveKey(AUDIT_KEY_PURPOSE), clock),
         iam: new Iam(store.db, secrets, clock),
+        secrets,
         clock,
         runner,
         lifecycle: LifecyclePolicies.forProfile(config.profile, transitions),

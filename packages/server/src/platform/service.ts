@@ -122,6 +122,11 @@ export interface ServiceHooks {
   onAccountCreated?(trx: Executor, account: { id: string; name: string }): Promise<void>;
   /** After reset emptied the service's tables: remove what lives outside the database. */
   afterReset?(): Promise<void>;
+  /**
+   * Dev-profile test controls of this service under `/_stockade/` (control.ts calls it after its
+   * guards, for paths its own routes do not answer). Return false to fall through.
+   */
+  control?(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean>;
   /** After the server listens (background loops, child processes). */
   start?(): void | Promise<void>;
   /** Before the database closes. */

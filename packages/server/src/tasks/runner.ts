@@ -491,7 +491,10 @@ export class TaskRunner {
     while (mine.size > 0) await waitOne();
     if (failure !== undefined) throw failure instanceof Error ? failure : new Error(JSON.stringify(failure));
     // Tasks the poll loop claimed meanwhile are waited for too, so that when runDue returns everything
-    // that was due has run; what they enqueue as due is run in the next round.
+    // that was due has run; what they enqueue as due is run in the next round. A claim of the poll
+    // loop still in flight (its rows taken, its runs not started yet) is waited for first: its
+    // tasks were invisible to runDue's own claim.
+    while (this.#claims.size > 0 && !this.#stopping && epoch === this.#epoch) await Promise.allSettled([...this.#claims]);
     const others = [...this.#inFlight.values()];
     if (others.length > 0 && !this.#stopping && epoch === this.#epoch) {
       await Promise.all(others.map((e) => e.settled));

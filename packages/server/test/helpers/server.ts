@@ -24,7 +24,12 @@ export interface TestServer {
   creds: { endpoint: string; accessKeyId: string; secretAccessKey: string };
   /** Create another account with its own owner key, or a key of another role in this account. */
   newAccount(name: string): Promise<{ accountId: string; accessKeyId: string; secretAccessKey: string }>;
-  newKey(role: 'owner' | 'fence-admin' | 'box-user', accountId?: string): Promise<{ accessKeyId: string; secretAccessKey: string }>;
+  /** `boxes`: a box-user key bound to these boxes (`stockade keys create --box`). */
+  newKey(
+    role: 'owner' | 'fence-admin' | 'box-user',
+    accountId?: string,
+    opts?: { boxes?: number[] },
+  ): Promise<{ accessKeyId: string; secretAccessKey: string }>;
   close(): Promise<void>;
 }
 
@@ -76,7 +81,10 @@ export async function startTestServer(
     secretAccessKey,
     creds: { endpoint: app.url, accessKeyId, secretAccessKey },
     newAccount: (n) => withAdmin((a) => a.createAccount(n)),
-    newKey: (role, acc) => withAdmin((a) => a.createKey({ role, accountId: acc ?? accountId, userName: `${role}-${randomBytes(3).toString('hex')}` })),
+    newKey: (role, acc, o) =>
+      withAdmin((a) =>
+        a.createKey({ role, accountId: acc ?? accountId, userName: `${role}-${randomBytes(3).toString('hex')}`, ...(o?.boxes ? { boxes: o.boxes } : {}) }),
+      ),
     async close() {
       await app.close();
       const violations = app.contract?.violations ?? [];

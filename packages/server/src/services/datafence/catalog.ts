@@ -83,7 +83,8 @@ export const PRODUCT_CATALOG: readonly ProductSpec[] = [
   { productCode: 'BOX', defaultQuantity: 1, minQuantity: 1, maxQuantity: 1, specCodeList: [{ specCode: 'BOX.STAND.G001', specName: 'Analysis data box', hypervisorTypeCode: 'XEN' }], softwareCodeList: [] },
   { productCode: 'BOX_NAS', defaultQuantity: 1, minQuantity: 1, maxQuantity: 10, specCodeList: [500, 1000, 2000].map(nasSpec), softwareCodeList: [] },
   { productCode: 'CON', defaultQuantity: 1, minQuantity: 1, maxQuantity: 4, specCodeList: VSVR_GENERAL.slice(0, 2), softwareCodeList: WINDOWS },
-  { productCode: 'SVR_LNX_UBUNTU', defaultQuantity: 1, minQuantity: 1, maxQuantity: 4, specCodeList: VSVR_GENERAL, softwareCodeList: UBUNTU_22 },
+  // Minimum 0: a box may have Windows servers instead (create-box, datafence.md §4.3 #9).
+  { productCode: 'SVR_LNX_UBUNTU', defaultQuantity: 1, minQuantity: 0, maxQuantity: 4, specCodeList: VSVR_GENERAL, softwareCodeList: UBUNTU_22 },
   { productCode: 'SVR_WIN', defaultQuantity: 1, minQuantity: 0, maxQuantity: 4, specCodeList: VSVR_GENERAL, softwareCodeList: WINDOWS },
   { productCode: 'TF_CPU', defaultQuantity: 1, minQuantity: 0, maxQuantity: 4, specCodeList: VSVR_GENERAL.slice(1), softwareCodeList: TF },
   { productCode: 'TF_GPU', defaultQuantity: 1, minQuantity: 0, maxQuantity: 2, specCodeList: [gpuSpec(1, 8, 80), gpuSpec(2, 16, 160)], softwareCodeList: TF },
@@ -92,7 +93,26 @@ export const PRODUCT_CATALOG: readonly ProductSpec[] = [
   { productCode: 'HD_WORKER', defaultQuantity: 2, minQuantity: 2, maxQuantity: 8, specCodeList: [HD_WORKER_STANDARD, ...HADOOP_NODES.slice(1)], softwareCodeList: HADOOP },
 ];
 
-/** Is `specCode` a valid spec of `productCode`? (create-box / change-*-infra will check with it.) */
+export function productOf(productCode: string): ProductSpec {
+  const p = PRODUCT_CATALOG.find((x) => x.productCode === productCode);
+  if (!p) throw new Error(`no product ${productCode} in the catalogue`);
+  return p;
+}
+
+/** The spec of `productCode` with this code, or undefined (create-box / change-*-infra check with it). */
+export function specOf(productCode: string, specCode: string): SpecCode | undefined {
+  return productOf(productCode).specCodeList.find((s) => s.specCode === specCode);
+}
+
 export function isSpecOf(productCode: string, specCode: string): boolean {
-  return PRODUCT_CATALOG.some((p) => p.productCode === productCode && p.specCodeList.some((s) => s.specCode === specCode));
+  return specOf(productCode, specCode) !== undefined;
+}
+
+export function isSoftwareOf(productCode: string, softwareCode: string): boolean {
+  return productOf(productCode).softwareCodeList.some((s) => s.softwareCode === softwareCode);
+}
+
+/** The software a server gets when the request names none (connect servers, Hadoop clusters). */
+export function defaultSoftware(productCode: string): string {
+  return productOf(productCode).softwareCodeList[0]?.softwareCode ?? '';
 }

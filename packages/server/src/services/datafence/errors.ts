@@ -34,5 +34,65 @@ export const errors = defineErrors(DATAFENCE_ERRORS, {
     'ko-KR': '{resource}이(가) {status} 상태입니다. 변경은 USE 상태에서만 가능합니다.',
     'zh-CN': '{resource} 的状态为 {status}；只有在 USE 状态下才能变更。',
   },
+  boxNotInUse: {
+    'en-US': 'The box {boxId} is {status}; it can be changed only in USE.',
+    'ko-KR': '박스 {boxId}이(가) {status} 상태입니다. USE 상태에서만 변경할 수 있습니다.',
+    'zh-CN': '分析箱 {boxId} 的状态为 {status}；只有在 USE 状态下才能变更。',
+  },
+  fenceNotInUse: {
+    'en-US': 'The Datafence {fenceId} is {status}; it can be changed only in USE.',
+    'ko-KR': 'Datafence {fenceId}이(가) {status} 상태입니다. USE 상태에서만 변경할 수 있습니다.',
+    'zh-CN': 'Datafence {fenceId} 的状态为 {status}；只有在 USE 状态下才能变更。',
+  },
+  serverCountOutOfRange: {
+    'en-US': 'The number of {product} would be {count}; it must be between {min} and {max}.',
+    'ko-KR': '{product} 개수가 {count}개가 됩니다. {min}~{max}개여야 합니다.',
+    'zh-CN': '{product} 的数量将为 {count}；必须在 {min} 到 {max} 之间。',
+  },
+  noAnalysisServer: {
+    'en-US': 'A box needs at least one Linux or Windows server.',
+    'ko-KR': '박스에는 Linux 또는 Windows 서버가 하나 이상 있어야 합니다.',
+    'zh-CN': '分析箱至少需要一台 Linux 或 Windows 服务器。',
+  },
+  nasCountOutOfRange: {
+    'en-US': 'The number of NAS would be {count}; it must be between {min} and {max}.',
+    'ko-KR': 'NAS 개수가 {count}개가 됩니다. {min}~{max}개여야 합니다.',
+    'zh-CN': 'NAS 的数量将为 {count}；必须在 {min} 到 {max} 之间。',
+  },
+  hadoopClusterLimit: {
+    'en-US': 'A box can have at most {max} Hadoop clusters (it would have {count}).',
+    'ko-KR': '박스에는 Hadoop 클러스터를 최대 {max}개까지 만들 수 있습니다({count}개 요청).',
+    'zh-CN': '一个分析箱最多可有 {max} 个 Hadoop 集群（将有 {count} 个）。',
+  },
+  serverNotFound: {
+    'en-US': 'There is no {product} {instanceNo} here.',
+    'ko-KR': '{product} {instanceNo}이(가) 존재하지 않습니다.',
+    'zh-CN': '此处没有 {product} {instanceNo}。',
+  },
+  nasNotFound: {
+    'en-US': 'There is no NAS {instanceNo} here.',
+    'ko-KR': 'NAS {instanceNo}이(가) 존재하지 않습니다.',
+    'zh-CN': '此处没有 NAS {instanceNo}。',
+  },
+  nasSizeBelowUsage: {
+    'en-US': 'The NAS {instanceNo} stores {used} GB; it cannot be resized to {size} GB.',
+    'ko-KR': 'NAS {instanceNo}에 {used}GB가 저장되어 있어 {size}GB로 변경할 수 없습니다.',
+    'zh-CN': 'NAS {instanceNo} 已存储 {used} GB，无法调整为 {size} GB。',
+  },
+  boxNotFound: {
+    'en-US': 'The box {boxId} does not exist in the Datafence {fenceId}.',
+    'ko-KR': 'Datafence {fenceId}에 박스 {boxId}이(가) 존재하지 않습니다.',
+    'zh-CN': 'Datafence {fenceId} 中不存在分析箱 {boxId}。',
+  },
+  unknownSpecCode: {
+    'en-US': 'The spec code {specCode} is not a spec of {productCode} (see get-product-spec).',
+    'ko-KR': '스펙 코드 {specCode}은(는) {productCode}의 스펙이 아닙니다(get-product-spec 참조).',
+    'zh-CN': '规格代码 {specCode} 不是 {productCode} 的规格（见 get-product-spec）。',
+  },
+  unknownSoftwareCode: {
+    'en-US': 'The software code {softwareCode} is not a software of {productCode} (see get-product-spec).',
+    'ko-KR': '소프트웨어 코드 {softwareCode}은(는) {productCode}의 소프트웨어가 아닙니다(get-product-spec 참조).',
+    'zh-CN': '软件代码 {softwareCode} 不是 {productCode} 的软件（见 get-product-spec）。',
+  },
   notImplemented: 'The operation is not implemented by this server.',
 });

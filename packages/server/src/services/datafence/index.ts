@@ -4,6 +4,7 @@ import { handlers } from './handlers.js';
 import { migrations } from './migrations.js';
 import { DatafenceService } from './service.js';
 import { datafenceTables } from './tables.js';
+import { tasks } from './tasks.js';
 
 export const datafenceService = defineService({
   name: 'datafence',
@@ -11,5 +12,6 @@ export const datafenceService = defineService({
   handlers,
   tables: datafenceTables,
   migrations,
+  tasks,
   create: (app) => new DatafenceService(app),
 });

@@ -1,9 +1,56 @@
 /** All of Datafence's SQL. Methods take the database or a transaction. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { asDb, type Executor } from '../../store/schema.js';
-import type { DatafenceDatabase, FenceRow } from './tables.js';
+import type { BoxRow, DatafenceDatabase, FenceRow, InfraHistoryRow, InfraRow } from './tables.js';
 
 type Db = Kysely<DatafenceDatabase>;
+
+/** Statuses of a resource on its way somewhere (a transition task will move it on). */
+export const TRANSITIONAL = ['INITIALIZE', 'ING', 'RETURN'] as const;
+
+export interface Page {
+  page: number;
+  size: number;
+}
+
+export interface Paged<T> {
+  total: number;
+  rows: T[];
+}
+
+/** Which boxes a listing may show: every box of the fence, or only these (a box-user key's). */
+export type BoxScope = { all: true } | { all: false; boxIds: number[] };
+
+const fence = (r: FenceRow): FenceRow => ({ ...r, id: Number(r.id), box_seq: Number(r.box_seq), version: Number(r.version) });
+const box = (r: BoxRow): BoxRow => ({
+  ...r,
+  id: Number(r.id),
+  fence_id: Number(r.fence_id),
+  version: Number(r.version),
+  web_block: Number(r.web_block),
+  ended_at: r.ended_at === null ? null : Number(r.ended_at),
+});
+const orNum = (v: number | null): number | null => (v === null ? null : Number(v));
+const item = (r: InfraRow): InfraRow => ({
+  ...r,
+  id: Number(r.id),
+  fence_id: Number(r.fence_id),
+  box_id: orNum(r.box_id),
+  instance_no: Number(r.instance_no),
+  block_storage_no: orNum(r.block_storage_no),
+  block_storage_size: orNum(r.block_storage_size),
+  nas_size: orNum(r.nas_size),
+  storage_id: orNum(r.storage_id),
+  ended_at: orNum(r.ended_at),
+});
+const history = (r: InfraHistoryRow): InfraHistoryRow => ({
+  ...r,
+  id: Number(r.id),
+  fence_id: Number(r.fence_id),
+  box_id: orNum(r.box_id),
+  infra_id: orNum(r.infra_id),
+  instance_no: Number(r.instance_no),
+});
 
 export class DatafenceRepository {
   constructor(private readonly root: Executor) {}
@@ -11,6 +58,8 @@ export class DatafenceRepository {
   private db(e: Executor = this.root): Db {
     return asDb<DatafenceDatabase>(e);
   }
+
+  // ── fences ────────────────────────────────────────────────────────────────────────────────
 
   async insertFence(trx: Executor, row: Omit<FenceRow, 'id'>): Promise<number> {
     const { id } = await this.db(trx).insertInto('fences').values(row).returning('id').executeTakeFirstOrThrow();
@@ -23,12 +72,12 @@ export class DatafenceRepository {
 
   async listFences(accountId: string, e?: Executor): Promise<FenceRow[]> {
     const rows = await this.db(e).selectFrom('fences').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
-    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+    return rows.map(fence);
   }
 
   async listAllFences(e?: Executor): Promise<FenceRow[]> {
     const rows = await this.db(e).selectFrom('fences').selectAll().orderBy('id').execute();
-    return rows.map((r) => ({ ...r, id: Number(r.id) }));
+    return rows.map(fence);
   }
 
   /** The account's fence, or undefined (also for another account's fence). */
@@ -39,7 +88,270 @@ export class DatafenceRepository {
       .where('id', '=', fenceId)
       .where('account_id', '=', accountId)
       .executeTakeFirst();
-    return r && { ...r, id: Number(r.id) };
+    return r && fence(r);
+  }
+
+  async getFence(e: Executor, fenceId: number): Promise<FenceRow | undefined> {
+    const r = await this.db(e).selectFrom('fences').selectAll().where('id', '=', fenceId).executeTakeFirst();
+    return r && fence(r);
+  }
+
+  /**
+   * Takes the next box number of a fence in USE (`box{n}`); undefined when the fence is not in
+   * USE. On PostgreSQL the update also locks the fence row until the transaction ends, so box
+   * creations in one fence (and their count against the limit) happen one at a time.
+   */
+  async nextBoxNumber(trx: Executor, fenceId: number): Promise<number | undefined> {
+    const r = await this.db(trx)
+      .updateTable('fences')
+      .set((eb) => ({ box_seq: eb('box_seq', '+', 1) }))
+      .where('id', '=', fenceId)
+      .where('status', '=', 'USE')
+      .returning('box_seq')
+      .executeTakeFirst();
+    return r && Number(r.box_seq);
+  }
+
+  /** USE → `to` (ING), compare-and-set on status and version; the new version, or undefined. */
+  async beginFenceTransition(trx: Executor, f: FenceRow, to: string, description?: string): Promise<number | undefined> {
+    const r = await this.db(trx)
+      .updateTable('fences')
+      .set((eb) => ({ status: to, version: eb('version', '+', 1), ...(description !== undefined ? { description } : {}) }))
+      .where('id', '=', f.id)
+      .where('status', '=', 'USE')
+      .where('version', '=', f.version)
+      .returning('version')
+      .executeTakeFirst();
+    return r && Number(r.version);
+  }
+
+  /** Ends the transition `version` (from → to); false when it was already ended. */
+  async finishFenceTransition(trx: Executor, fenceId: number, version: number, from: string, to: string): Promise<boolean> {
+    const r = await this.db(trx)
+      .updateTable('fences')
+      .set({ status: to })
+      .where('id', '=', fenceId)
+      .where('version', '=', version)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  // ── boxes ─────────────────────────────────────────────────────────────────────────────────
+
+  async insertBox(trx: Executor, row: Omit<BoxRow, 'id'>): Promise<number> {
+    const { id } = await this.db(trx).insertInto('boxes').values(row).returning('id').executeTakeFirstOrThrow();
+    return Number(id);
+  }
+
+  async getBox(e: Executor, boxId: number): Promise<BoxRow | undefined> {
+    const r = await this.db(e).selectFrom('boxes').selectAll().where('id', '=', boxId).executeTakeFirst();
+    return r && box(r);
+  }
+
+  /** The box of the account's fence, or undefined. */
+  async findBox(accountId: string, fenceId: number, boxId: number, e?: Executor): Promise<BoxRow | undefined> {
+    const r = await this.db(e)
+      .selectFrom('boxes')
+      .selectAll()
+      .where('id', '=', boxId)
+      .where('fence_id', '=', fenceId)
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    return r && box(r);
+  }
+
+  async countLiveBoxes(e: Executor, fenceId: number): Promise<number> {
+    const r = await this.db(e)
+      .selectFrom('boxes')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('fence_id', '=', fenceId)
+      .where('status', '<>', 'TERMINATE')
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  /** Live boxes per fence of the account (only `scope`'s boxes for a box-user key). */
+  async liveBoxCounts(accountId: string, scope: BoxScope, e?: Executor): Promise<Map<number, number>> {
+    if (!scope.all && scope.boxIds.length === 0) return new Map();
+    let q = this.db(e)
+      .selectFrom('boxes')
+      .select(['fence_id', sql<number>`count(*)`.as('n')])
+      .where('account_id', '=', accountId)
+      .where('status', '<>', 'TERMINATE');
+    if (!scope.all) q = q.where('id', 'in', scope.boxIds);
+    const rows = await q.groupBy('fence_id').execute();
+    return new Map(rows.map((r) => [Number(r.fence_id), Number(r.n)]));
+  }
+
+  /** A fence's boxes, oldest first (`live`: without TERMINATE) or newest first (the history). */
+  async pageBoxes(fenceId: number, scope: BoxScope, opts: Page & { live: boolean }, e?: Executor): Promise<Paged<BoxRow>> {
+    if (!scope.all && scope.boxIds.length === 0) return { total: 0, rows: [] };
+    let q = this.db(e).selectFrom('boxes').where('fence_id', '=', fenceId);
+    if (opts.live) q = q.where('status', '<>', 'TERMINATE');
+    if (!scope.all) q = q.where('id', 'in', scope.boxIds);
+    const { n } = await q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    const rows = await q
+      .selectAll()
+      .orderBy('id', opts.live ? 'asc' : 'desc')
+      .limit(opts.size)
+      .offset(opts.page * opts.size)
+      .execute();
+    return { total: Number(n), rows: rows.map(box) };
+  }
+
+  /**
+   * USE → `to`, compare-and-set on status and version (another change that got there first wins);
+   * the new version, or undefined.
+   */
+  async beginBoxTransition(trx: Executor, b: BoxRow, to: string, description?: string): Promise<number | undefined> {
+    const r = await this.db(trx)
+      .updateTable('boxes')
+      .set((eb) => ({ status: to, version: eb('version', '+', 1), ...(description !== undefined ? { description } : {}) }))
+      .where('id', '=', b.id)
+      .where('status', '=', 'USE')
+      .where('version', '=', b.version)
+      .returning('version')
+      .executeTakeFirst();
+    return r && Number(r.version);
+  }
+
+  /** Ends the transition `version` (from → to); false when it was already ended. */
+  async finishBoxTransition(
+    trx: Executor,
+    boxId: number,
+    version: number,
+    from: string,
+    to: string,
+    set: { web_block?: number; ended_at?: number } = {},
+  ): Promise<boolean> {
+    const r = await this.db(trx)
+      .updateTable('boxes')
+      .set({ status: to, ...set })
+      .where('id', '=', boxId)
+      .where('version', '=', version)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  // ── infrastructure items ──────────────────────────────────────────────────────────────────
+
+  async insertItem(trx: Executor, row: Omit<InfraRow, 'id'>): Promise<number> {
+    const { id } = await this.db(trx).insertInto('infra').values(row).returning('id').executeTakeFirstOrThrow();
+    return Number(id);
+  }
+
+  async updateItem(trx: Executor, id: number, patch: Partial<Omit<InfraRow, 'id'>>): Promise<void> {
+    await this.db(trx).updateTable('infra').set(patch).where('id', '=', id).execute();
+  }
+
+  /** The items of a fence (`boxId` null) or a box, oldest first; `live`: not TERMINATE. */
+  async items(e: Executor | undefined, fenceId: number, boxId: number | null, opts: { live?: boolean } = {}): Promise<InfraRow[]> {
+    let q = this.db(e).selectFrom('infra').selectAll().where('fence_id', '=', fenceId);
+    q = boxId === null ? q.where('box_id', 'is', null) : q.where('box_id', '=', boxId);
+    if (opts.live) q = q.where('status', '<>', 'TERMINATE');
+    return (await q.orderBy('id').execute()).map(item);
+  }
+
+  async pageItems(fenceId: number, boxId: number | null, page: Page, e?: Executor): Promise<Paged<InfraRow>> {
+    let q = this.db(e).selectFrom('infra').where('fence_id', '=', fenceId).where('status', '<>', 'TERMINATE');
+    q = boxId === null ? q.where('box_id', 'is', null) : q.where('box_id', '=', boxId);
+    const { n } = await q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    const rows = await q.selectAll().orderBy('id').limit(page.size).offset(page.page * page.size).execute();
+    return { total: Number(n), rows: rows.map(item) };
+  }
+
+  /** A live item of the fence or box with this instance number and one of `types`. */
+  async findItem(e: Executor | undefined, fenceId: number, boxId: number | null, instanceNo: number, types: readonly string[]): Promise<InfraRow | undefined> {
+    let q = this.db(e)
+      .selectFrom('infra')
+      .selectAll()
+      .where('fence_id', '=', fenceId)
+      .where('instance_no', '=', instanceNo)
+      .where('infra_type', 'in', [...types])
+      .where('status', '<>', 'TERMINATE');
+    q = boxId === null ? q.where('box_id', 'is', null) : q.where('box_id', '=', boxId);
+    const r = await q.executeTakeFirst();
+    return r && item(r);
+  }
+
+  /** How many items of `type` the fence or box has ever had (names count on from there). */
+  async countEver(trx: Executor, fenceId: number, boxId: number | null, type: string): Promise<number> {
+    let q = this.db(trx).selectFrom('infra').select(sql<number>`count(*)`.as('n')).where('fence_id', '=', fenceId).where('infra_type', '=', type);
+    q = boxId === null ? q.where('box_id', 'is', null) : q.where('box_id', '=', boxId);
+    return Number((await q.executeTakeFirstOrThrow()).n);
+  }
+
+  // ── histories ─────────────────────────────────────────────────────────────────────────────
+
+  async insertHistory(trx: Executor, row: Omit<InfraHistoryRow, 'id'>): Promise<void> {
+    await this.db(trx).insertInto('infra_history').values(row).execute();
+  }
+
+  /** A fence's (`boxId` null) or box's infra history, newest first. */
+  async pageHistory(fenceId: number, boxId: number | null, page: Page, e?: Executor): Promise<Paged<InfraHistoryRow>> {
+    let q = this.db(e).selectFrom('infra_history').where('fence_id', '=', fenceId);
+    q = boxId === null ? q.where('box_id', 'is', null) : q.where('box_id', '=', boxId);
+    const { n } = await q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    const rows = await q.selectAll().orderBy('id', 'desc').limit(page.size).offset(page.page * page.size).execute();
+    return { total: Number(n), rows: rows.map(history) };
+  }
+
+  // ── box-user keys ─────────────────────────────────────────────────────────────────────────
+
+  async bindKey(trx: Executor, accountId: string, accessKeyId: string, boxIds: readonly number[], now: number): Promise<void> {
+    for (const boxId of new Set(boxIds)) {
+      await this.db(trx)
+        .insertInto('box_key_bindings')
+        .values({ access_key_id: accessKeyId, account_id: accountId, box_id: boxId, created_at: now })
+        .onConflict((oc) => oc.columns(['access_key_id', 'box_id']).doNothing())
+        .execute();
+    }
+  }
+
+  async boundBoxes(accessKeyId: string, e?: Executor): Promise<number[]> {
+    const rows = await this.db(e).selectFrom('box_key_bindings').select('box_id').where('access_key_id', '=', accessKeyId).orderBy('box_id').execute();
+    return rows.map((r) => Number(r.box_id));
+  }
+
+  async isBound(accessKeyId: string, boxId: number, e?: Executor): Promise<boolean> {
+    const r = await this.db(e)
+      .selectFrom('box_key_bindings')
+      .select('box_id')
+      .where('access_key_id', '=', accessKeyId)
+      .where('box_id', '=', boxId)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  /** Does the key hold a box in this fence? */
+  async boundInFence(accessKeyId: string, fenceId: number, e?: Executor): Promise<boolean> {
+    const r = await this.db(e)
+      .selectFrom('box_key_bindings')
+      .innerJoin('boxes', 'boxes.id', 'box_key_bindings.box_id')
+      .select('boxes.id')
+      .where('box_key_bindings.access_key_id', '=', accessKeyId)
+      .where('boxes.fence_id', '=', fenceId)
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  // ── counters ──────────────────────────────────────────────────────────────────────────────
+
+  /**
+   * The next value of a sequence (`start` the first time), in the caller's transaction: one
+   * upsert, so processes sharing the database never hand out a value twice.
+   */
+  async next(trx: Executor, name: string, start: number): Promise<number> {
+    const r = await this.db(trx)
+      .insertInto('datafence_counters')
+      .values({ name, value: start })
+      .onConflict((oc) => oc.column('name').doUpdateSet({ value: sql<number>`datafence_counters.value + 1` }))
+      .returning('value')
+      .executeTakeFirstOrThrow();
+    return Number(r.value);
   }
 
   async customImages(fenceId: number, productCode: string, e?: Executor) {
@@ -50,5 +362,15 @@ export class DatafenceRepository {
       .where('product_code', '=', productCode)
       .orderBy('image_no')
       .execute();
+  }
+
+  async findCustomImage(fenceId: number, imageNo: number, productCode: string, e?: Executor) {
+    return this.db(e)
+      .selectFrom('custom_images')
+      .selectAll()
+      .where('fence_id', '=', fenceId)
+      .where('image_no', '=', imageNo)
+      .where('product_code', '=', productCode)
+      .executeTakeFirst();
   }
 }

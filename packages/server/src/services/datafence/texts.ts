@@ -16,3 +16,41 @@ export const RESOURCE_STATUS: Record<string, Texts> = {
 export function statusName(lang: Lang, code: string): string {
   return RESOURCE_STATUS[code]?.[lang] ?? code;
 }
+
+/**
+ * `infraType` of the infra histories: display words, not product codes (datafence.md §4.1 #3,
+ * §4.3 #12). "Server", "NAS" and "Connect Server" are documented; the others follow them. A box's
+ * own transitions appear in its infra history as "Box".
+ */
+export const HISTORY_INFRA_TYPE: Record<string, string> = {
+  FENCE_UBUNTU: 'Server',
+  FENCE_NAS: 'NAS',
+  CON: 'Connect Server',
+  SVR_LNX_UBUNTU: 'Linux Server',
+  SVR_WIN: 'Windows Server',
+  TF_CPU: 'TensorFlow Server (CPU)',
+  TF_GPU: 'TensorFlow Server (GPU)',
+  HD: 'Hadoop Cluster',
+  BOX_NAS: 'NAS',
+  BOX: 'Box',
+};
+
+/** What the server and cluster info operations call the storage they list (§4.3 #16). */
+export const STORAGE_NAMES: Record<'nas' | 'block', Texts> = {
+  nas: { 'en-US': 'NAS for export requests', 'ko-KR': '반출신청용 NAS', 'zh-CN': '导出申请用 NAS' },
+  block: { 'en-US': 'Block storage for work files', 'ko-KR': '작업파일저장용 블록스토리지', 'zh-CN': '工作文件存储用块存储' },
+};
+
+/** Names of products in error messages. */
+export const PRODUCT_NAMES: Record<string, string> = {
+  FENCE_UBUNTU: 'Datafence servers',
+  FENCE_NAS: 'Datafence NAS',
+  CON: 'connect servers',
+  SVR_LNX_UBUNTU: 'Linux servers',
+  SVR_WIN: 'Windows servers',
+  TF_CPU: 'TensorFlow CPU servers',
+  TF_GPU: 'TensorFlow GPU servers',
+  HD: 'Hadoop clusters',
+  HD_WORKER: 'Hadoop worker nodes',
+  BOX_NAS: 'box NAS',
+};
