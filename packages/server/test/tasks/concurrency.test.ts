@@ -49,7 +49,7 @@ async function checkExactlyOnce(store: Store, ids: number[]): Promise<Map<string
   return new Map(byRunner.map((r) => [r.runner, Number(r.n)]));
 }
 
-test(`[${BACKEND}] two polling runners on one database run ${N} probe tasks exactly once`, { timeout: 30_000 }, async () => {
+test(`[${BACKEND}] two polling runners on one database run ${N} probe tasks exactly once`, { timeout: 90_000 }, async () => {
   const shared = await openSharedDb('pollpair');
   const storeB = await shared.another();
   const opts = { clock: systemClock, pollMs: 20, concurrency: 8, logger: quietLogger() } as const;
@@ -71,7 +71,7 @@ test(`[${BACKEND}] two polling runners on one database run ${N} probe tasks exac
           .executeTakeFirstOrThrow();
         return Number(row.n) === N;
       },
-      20_000,
+      60_000,
     );
     await Promise.all([a.stop(), b.stop()]);
     const byRunner = await checkExactlyOnce(shared.store, ids);
@@ -83,7 +83,7 @@ test(`[${BACKEND}] two polling runners on one database run ${N} probe tasks exac
   }
 });
 
-test(`[${BACKEND}] two runners calling runDue concurrently run ${N} probe tasks exactly once`, { timeout: 30_000 }, async () => {
+test(`[${BACKEND}] two runners calling runDue concurrently run ${N} probe tasks exactly once`, { timeout: 90_000 }, async () => {
   const shared = await openSharedDb('duepair');
   const storeB = await shared.another();
   const opts = { clock: systemClock, concurrency: 8, logger: quietLogger() } as const;
