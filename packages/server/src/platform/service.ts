@@ -9,7 +9,7 @@
  * - `tasks`: its durable task kinds, with payload schemas and their own concurrency;
  * - `create(app)`: its instance (repository, state), with optional hooks: `api` (what it offers
  *   other services, typed in its `api.ts`), `raw` (requests it answers itself, S3),
- *   `onAccountCreated`, `afterReset`, `start`, `stop`.
+ *   `onAccountCreated`, `afterReset`, `start`, `stop`, `banner`.
  *
  * A handler receives the request context with `ctx.svc`, the service's instance.
  */
@@ -126,6 +126,8 @@ export interface ServiceHooks {
   start?(): void | Promise<void>;
   /** Before the database closes. */
   stop?(): Promise<void>;
+  /** Lines for the start-up banner (what the service serves besides the API, and where). */
+  banner?(): string[];
 }
 
 export interface ServiceModule<S extends ServiceHooks = ServiceHooks> {
