@@ -237,9 +237,13 @@ export class VolumeStore {
     await fsp.rm(this.dirOf(id), { recursive: true, force: true });
   }
 
-  /** Walks a volume's tree and records its real usage; returns it. */
-  async measure(id: string): Promise<number> {
-    const total = await walkTotal(this.dirOf(id), VOLUME_TMP_DIR);
+  /**
+   * Walks a volume's tree and records its real usage; returns it. Stockade's temp files (writes in
+   * flight) are left out, unless `countTemp`: a volume whose clients write its files directly (NFS)
+   * has no writes of Stockade's in flight, and a client must not hide bytes under that name.
+   */
+  async measure(id: string, opts: { countTemp?: boolean } = {}): Promise<number> {
+    const total = await walkTotal(this.dirOf(id), opts.countTemp ? undefined : VOLUME_TMP_DIR);
     await this.db().updateTable('volumes').set({ used_bytes: total, measured_at: this.clock.now() }).where('id', '=', id).execute();
     return total;
   }

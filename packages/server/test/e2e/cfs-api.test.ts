@@ -663,10 +663,12 @@ describe('fsUsage', () => {
     fs.writeFileSync(path.join(dir, 'a', 'one.bin'), Buffer.alloc(1234));
     fs.writeFileSync(path.join(dir, 'a', 'b', 'two.bin'), Buffer.alloc(4321));
     fs.symlinkSync('/etc/passwd', path.join(dir, 'a', 'link'));
+    fs.mkdirSync(path.join(dir, '.stockade-tmp'));
+    fs.writeFileSync(path.join(dir, '.stockade-tmp', 'hidden.bin'), Buffer.alloc(100));
     assert.equal((await getFs(cfs, fsId))?.fsUsage, '0', 'not measured yet');
     clock.advance(30_000);
     assert.ok((await runTasks()) >= 1);
-    assert.equal((await getFs(cfs, fsId))?.fsUsage, String(1234 + 4321), 'regular files count; symlinks are not followed');
+    assert.equal((await getFs(cfs, fsId))?.fsUsage, String(1234 + 4321 + 100), 'regular files count, under any name; symlinks are not followed');
 
     // A quota cannot go below what is stored (a sparse file: its size counts, not its blocks).
     const big = path.join(dir, 'big.img');
@@ -674,7 +676,7 @@ describe('fsUsage', () => {
     fs.truncateSync(big, 1_500_000_000);
     clock.advance(30_000);
     await runTasks();
-    const stored = 1234 + 4321 + 1_500_000_000;
+    const stored = 1234 + 4321 + 100 + 1_500_000_000;
     assert.equal((await getFs(cfs, fsId))?.fsUsage, String(stored));
     assertBceError(await cfs('PUT', `/v1/cfs/${fsId}`, { body: { capacityQuota: 1_000_000_000 } }), 400, 'InvalidParameter', new RegExp(`${stored}`));
     ok(await cfs('PUT', `/v1/cfs/${fsId}`, { body: { capacityQuota: 2_000_000_000 } }));

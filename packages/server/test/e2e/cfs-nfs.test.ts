@@ -20,7 +20,7 @@ import type { CfsService } from '../../src/services/cfs/service.js';
 import { CfsRepository } from '../../src/services/cfs/repository.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { assertBceError, bceCaller, ok, type BceCall } from '../helpers/bce.js';
-import { CLI, runCli, ServeProcess, cliEnv } from '../helpers/cli.js';
+import { CLI, runCli, ServeProcess, cliEnv, waitFor } from '../helpers/cli.js';
 
 const skip = findGanesha() ? false : 'nfs-ganesha is not installed (apt-get install nfs-ganesha nfs-ganesha-vfs libnfs-utils)';
 const VPC = 'vpc-stockade0001';
@@ -240,6 +240,20 @@ describe('CFS over NFS (nfs-ganesha)', { skip }, () => {
     assert.equal((await nfsRead(fsId, 'small.txt')).stdout.toString(), 'fits\n', 'still readable');
     ok(await cfs('PUT', `/v1/cfs/${fsId}`, { body: { capacityQuota: 2_000_000_000 } }));
     assert.equal((await nfsWrite(fsId, 'more.txt', 'room again\n')).code, 0);
+  });
+
+  test('a ganesha that dies is started again on its port, with the exports as they are', async () => {
+    const fsId = await createFs('nfs-restart');
+    await mount(fsId);
+    assert.equal((await nfsWrite(fsId, 'before.txt', 'before\n')).code, 0);
+    const { pid, port } = { pid: svc.nfs!.pid!, port: svc.nfs!.port };
+    process.kill(pid, 'SIGKILL');
+    await waitFor('nfs-ganesha to serve again', async () => svc.nfs!.running && svc.nfs!.pid !== pid && (await nfsRead(fsId, 'before.txt')).code === 0, {
+      timeoutMs: 15_000,
+      everyMs: 200,
+    });
+    assert.equal(svc.nfs!.port, port);
+    assert.equal((await nfsWrite(fsId, 'after.txt', 'after\n')).code, 0);
   });
 
   test('QueryMountedClients lists the clients the NFS server knows, under the mount target that admits them, paged', async () => {

@@ -141,6 +141,11 @@ export class Ganesha {
     return bin;
   }
 
+  /** The running ganesha's process id. */
+  get pid(): number | undefined {
+    return this.running ? this.child?.pid : undefined;
+  }
+
   get running(): boolean {
     return this.child !== null && this.child.exitCode === null;
   }

@@ -152,7 +152,8 @@ export class CfsService implements ServiceHooks {
     const ids = await this.repo.allVolumeIds();
     for (const id of ids) {
       if (signal?.aborted) break;
-      await this.app.volumes.measure(id);
+      // Everything counts: CFS writes no file through Stockade, so `.stockade-tmp` is a client's too.
+      await this.app.volumes.measure(id, { countTemp: true });
     }
     return ids.length;
   }
