@@ -150,20 +150,23 @@ async function walkTotal(dir: string, skipTop?: string): Promise<number> {
     if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return 0;
     throw err;
   }
+  const files: string[] = [];
   for (const d of dirents) {
     if (d.name === skipTop) continue;
     const child = path.join(dir, d.name);
     if (d.isDirectory()) total += await walkTotal(child);
-    else if (d.isFile()) {
-      try {
-        total += (await fsp.lstat(child)).size;
-      } catch (err) {
-        if (code(err) !== 'ENOENT') throw err;
-      }
-    }
+    else if (d.isFile()) files.push(child);
+  }
+  // lstat on the calling thread, a batch at a time, yielding in between: several times faster
+  // than one thread-pool round trip per file, and the event loop is never held for long.
+  for (let i = 0; i < files.length; i += WALK_BATCH) {
+    for (const f of files.slice(i, i + WALK_BATCH)) total += fs.lstatSync(f, { throwIfNoEntry: false })?.size ?? 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return total;
 }
+
+const WALK_BATCH = 256;
 
 /** The `volumes` rows and their directories. */
 export class VolumeStore {
