@@ -576,6 +576,8 @@ describe('access rules', () => {
     assertBceError(await cfs('POST', '/v1/accessGroup/no_such_group', { body: good }), 404, 'AccessGroupNotFound');
     assertBceError(await cfs('POST', '/v1/accessGroup/batchCreateAccessRule', { body: { ag_name: 'no_such_group', access_rules: [snake] } }), 404, 'AccessGroupNotFound');
     assertBceError(await other('POST', '/v1/accessGroup/rules', { body: good }), 404, 'AccessGroupNotFound');
+    assertBceError(await other('POST', '/v1/accessGroup/batchCreateAccessRule', { body: { ag_name: 'rules', access_rules: [snake] } }), 404, 'AccessGroupNotFound');
+    assertBceError(await other('GET', '/v1/accessGroup/rules'), 404, 'AccessGroupNotFound');
     assert.equal((await rules()).length, before);
   });
 
