@@ -129,6 +129,9 @@ describe('CreateFileSystem and GetFsQuota', () => {
       mountTargetList: [],
     });
     assert.deepEqual(await quota(cfs), { total: 6, created: before.created + 1 });
+    const root = fs.statSync(await volumeDir(fsId));
+    assert.ok(root.isDirectory());
+    assert.equal(root.mode & 0o777, 0o777, 'every user (squashed ones too) may write in a new file system');
     ok(await cfs('DELETE', `/v1/cfs/${fsId}`));
   });
 

@@ -99,13 +99,14 @@ export const handlers = handlersFor<CfsService>()(cfsOps, {
     const tags = input.tags ?? [];
     checkTags(ctx, tags);
     const quota = input.capacityQuota ?? 0;
-    return ctx.tx(async (trx) => {
+    const volumeId = newVolumeId();
+    // What the transaction returns is the answer an idempotent retry replays: exactly the body.
+    const answer = await ctx.tx(async (trx) => {
       // The count and the insert it allows, one account at a time.
       await repo.lock(trx, `fs-count.${accountId}`);
       const total = catalogue.settings.fileSystemsPerAccount;
       if ((await repo.countFileSystems(accountId, trx)) >= total) throw errors.fsNumQuotaExceeded(ctx.lang, { total });
       const fsId = newFsId();
-      const volumeId = newVolumeId();
       await ctx.app.volumes.create(trx, { id: volumeId, service: 'cfs', accountId, quotaBytes: quota });
       await repo.insertFileSystem(
         trx,
@@ -127,6 +128,8 @@ export const handlers = handlersFor<CfsService>()(cfsOps, {
       await ctx.audit(trx, 'cfs.fs.create', auditResource('cfs', fsId), { fsName: input.fsName, capacityQuota: quota });
       return { fsId };
     });
+    await ctx.svc.ensureRoot(volumeId);
+    return answer;
   },
 
   async queryFileSystem(ctx, input) {

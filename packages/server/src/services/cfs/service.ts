@@ -123,10 +123,7 @@ export class CfsService implements ServiceHooks {
     const out: Export[] = [];
     for (const s of await this.repo.exportSources()) {
       const full = s.quotaBytes > 0 && s.usedBytes >= s.quotaBytes;
-      const dir = this.app.volumes.dirOf(s.volumeId);
-      // The root of a file system is writable by every user (as on a fresh NAS), squashed ones included.
-      await fsp.mkdir(dir, { recursive: true });
-      await fsp.chmod(dir, 0o777);
+      const dir = await this.ensureRoot(s.volumeId);
       out.push({
         fsId: s.fsId,
         path: dir,
@@ -140,6 +137,16 @@ export class CfsService implements ServiceHooks {
       });
     }
     return out;
+  }
+
+  /**
+   * A file system's root directory: made writable by every user (as on a fresh NAS), squashed ones
+   * included, when it is made; once it exists its mode is its owner's business (a client may chmod it).
+   */
+  async ensureRoot(volumeId: string): Promise<string> {
+    const dir = this.app.volumes.dirOf(volumeId);
+    if ((await fsp.mkdir(dir, { recursive: true })) !== undefined) await fsp.chmod(dir, 0o777);
+    return dir;
   }
 
   /** NFS clients ganesha knows (address), for QueryMountedClients; none without NFS in this process. */
