@@ -111,6 +111,8 @@ export class Ganesha {
   private child: ChildProcess | null = null;
   private log: fs.WriteStream | null = null;
   private stopping = false;
+  /** Started and serving: only then may it get SIGHUP (before its signal thread runs, SIGHUP kills it). */
+  private ready = false;
   private restartTimer: NodeJS.Timeout | null = null;
   /** Last lines ganesha wrote, for error messages. */
   private readonly tail: string[] = [];
@@ -147,13 +149,14 @@ export class Ganesha {
   }
 
   get running(): boolean {
-    return this.child !== null && this.child.exitCode === null;
+    return this.ready && this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   /** Starts ganesha with the exports `source` gives; resolves once it serves. */
   async start(source: () => Promise<Export[]>): Promise<void> {
     const binary = this.opts.binary ?? Ganesha.preflight();
     this.stopping = false;
+    this.ready = false;
     this.lastSource = source;
     await fsp.mkdir(this.opts.dir, { recursive: true });
     await this.killStale();
@@ -192,6 +195,7 @@ export class Ganesha {
       throw e;
     }
     this.startMs = performance.now() - t0;
+    this.ready = true;
     this.applied = text;
     this.forgetRemoved(exports);
     child.once('exit', (code, signal) => this.onExit(code, signal));
@@ -408,6 +412,7 @@ export class Ganesha {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     this.child = null;
+    this.ready = false;
     for (const w of this.lineWaiters.splice(0)) w.reject(new GaneshaError(`nfs-ganesha exited (${signal ?? `status ${code}`})`));
     if (this.stopping) return;
     this.opts.logger.error({ code, signal, log: this.logFile, last: this.lastLines() }, 'nfs-ganesha exited: restarting it in 2 s');

@@ -80,6 +80,7 @@ export class CfsService implements ServiceHooks {
     this.app.runner.wake();
     if (!this.nfs) return;
     await this.nfs.start(() => this.exports());
+    await this.exportsChanged(); // what changed while it started
     this.app.logger.info({ host: this.nfs.host, port: this.nfs.port, ms: Math.round(this.nfs.startMs) }, 'nfs-ganesha serves CFS file systems');
     this.reconcileTimer = setInterval(() => void this.exportsChanged(), RECONCILE_MS);
     this.reconcileTimer.unref();
