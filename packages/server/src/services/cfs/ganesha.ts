@@ -114,6 +114,8 @@ export class Ganesha {
   /** Started and serving: only then may it get SIGHUP (before its signal thread runs, SIGHUP kills it). */
   private ready = false;
   private restartTimer: NodeJS.Timeout | null = null;
+  /** A restart under way (stop waits for it, then stops what it started). */
+  private restarting: Promise<void> | null = null;
   /** Last lines ganesha wrote, for error messages. */
   private readonly tail: string[] = [];
   private lineWaiters: Array<{ re: RegExp; resolve: () => void; reject: (e: Error) => void }> = [];
@@ -250,6 +252,7 @@ export class Ganesha {
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.restartTimer) clearTimeout(this.restartTimer);
+    await this.restarting;
     await this.queue;
     const child = this.child;
     if (child && child.exitCode === null && child.signalCode === null) {
@@ -416,13 +419,24 @@ export class Ganesha {
     for (const w of this.lineWaiters.splice(0)) w.reject(new GaneshaError(`nfs-ganesha exited (${signal ?? `status ${code}`})`));
     if (this.stopping) return;
     this.opts.logger.error({ code, signal, log: this.logFile, last: this.lastLines() }, 'nfs-ganesha exited: restarting it in 2 s');
+    this.restartIn(2000);
+  }
+
+  /** Starts ganesha again after `ms`; a failed start tries again, waiting twice as long (up to a minute). */
+  private restartIn(ms: number): void {
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       const source = this.lastSource;
       if (this.stopping || !source) return;
       this.exportIds.clear();
-      this.start(source).catch((err: unknown) => this.opts.logger.error({ err }, 'nfs-ganesha did not restart'));
-    }, 2000);
+      this.restarting = this.start(source)
+        .catch((err: unknown) => {
+          const next = Math.min(ms * 2, 60_000);
+          this.opts.logger.error({ err, retryInMs: next }, 'nfs-ganesha did not restart');
+          if (!this.stopping) this.restartIn(next);
+        })
+        .finally(() => (this.restarting = null));
+    }, ms);
     this.restartTimer.unref();
   }
 }
