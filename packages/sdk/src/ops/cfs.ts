@@ -11,7 +11,7 @@ import { op, invalidAs, MAX_INT32, type DocumentedError } from './types.js';
 const bce = { service: 'cfs', auth: 'bce-v1' } as const;
 
 export const CFS_ERRORS = {
-  inappropriateJson: { status: 400, code: 'InappropriateJSON', when: 'the body is well-formed JSON but not an object this operation takes' },
+  inappropriateJson: { status: 400, code: 'InappropriateJSON', when: 'the input is not appropriate for the operation and no one parameter is to blame (a body that is not an object)' },
   malformedJson: { status: 400, code: 'MalformedJSON', when: 'the body is not well-formed JSON' },
   // BCE's parameter codes; the message names the parameter (inferred: CFS's table does not list them).
   missingParameter: { status: 400, code: 'MissingParameter', when: 'a required parameter is missing (the message names it)' },
@@ -140,7 +140,7 @@ export const ClientInfo = Type.Object({
   zone: Type.String(),
   vpcId: Type.String(),
   mountId: Type.String(),
-  clientIp: Type.String(),
+  clientIp: Type.Optional(Type.String({ description: "the client's address (always sent by this server)" })),
 });
 
 /** Access rule fields as sent in CreateAccessRule / UpdateAccessRule bodies (§2.4). */
@@ -161,7 +161,7 @@ export const AccessRule = Type.Object({ accessRuleId: Type.Integer(), ...AccessR
 
 export const AccessGroup = Type.Object({
   accessGroupName: Type.String(),
-  description: Type.String(),
+  description: Type.Optional(Type.String({ description: 'always sent by this server ("" when none)' })),
   accessRules: Type.Array(AccessRule),
 });
 
@@ -231,7 +231,7 @@ export const cfsOps = {
       filterTag: Type.Optional(Type.String({ description: '{key}:{value}; {key}:@@@ matches any value' })),
     }),
     response: Type.Object({ fileSystemList: Type.Array(FileSystem), ...Paging }),
-    errors: [E.invalidParameter],
+    errors: [E.invalidParameter, E.inappropriateJson],
   }),
 
   updateFileSystem: op({
@@ -257,7 +257,7 @@ export const cfsOps = {
     summary: 'Release a file system and its files (all mount targets must be dropped first)',
     role: 'owner',
     params: fsParams,
-    errors: [E.invalidParameter, E.instanceNotFound, E.dropMountedFs],
+    errors: [E.invalidParameter, E.inappropriateJson, E.instanceNotFound, E.dropMountedFs],
   }),
 
   updateFileSystemTags: op({
@@ -329,7 +329,7 @@ export const cfsOps = {
       maxKeys: MaxKeys,
     }),
     response: Type.Object({ mountTargetList: Type.Array(MountTarget), ...Paging }),
-    errors: [E.invalidParameter, E.instanceNotFound],
+    errors: [E.invalidParameter, E.inappropriateJson, E.instanceNotFound],
   }),
 
   modifyMountTargetAccessGroup: op({
@@ -352,7 +352,7 @@ export const cfsOps = {
     summary: 'Delete a mount target (its NFS export goes with it)',
     role: 'owner',
     params: mountParams,
-    errors: [E.invalidParameter, E.instanceNotFound, E.mountTargetNotFound],
+    errors: [E.invalidParameter, E.inappropriateJson, E.instanceNotFound, E.mountTargetNotFound],
   }),
 
   queryMountedClients: op({
@@ -364,7 +364,7 @@ export const cfsOps = {
     role: 'owner',
     query: Type.Object({ fsId: FsId, marker: Marker, maxKeys: MaxKeys }),
     response: Type.Object({ clientInfoList: Type.Array(ClientInfo), ...Paging }),
-    errors: [E.missingParameter, E.invalidParameter, E.instanceNotFound],
+    errors: [E.missingParameter, E.invalidParameter, E.inappropriateJson, E.instanceNotFound],
   }),
 
   // ---- Access groups (§3.11–3.14) ----
@@ -395,7 +395,7 @@ export const cfsOps = {
       maxKeys: MaxKeys,
     }),
     response: Type.Object({ accessGroups: Type.Array(AccessGroup), ...Paging }),
-    errors: [E.invalidParameter],
+    errors: [E.invalidParameter, E.inappropriateJson],
   }),
 
   updateAccessGroup: op({
@@ -418,7 +418,7 @@ export const cfsOps = {
     summary: 'Delete an access group (not the default one, nor one bound to a mount target)',
     role: 'owner',
     params: agParams,
-    errors: [E.invalidParameter, E.accessGroupNotFound, E.accessGroupInUse],
+    errors: [E.invalidParameter, E.inappropriateJson, E.accessGroupNotFound, E.accessGroupInUse],
   }),
 
   // ---- Access rules (§3.15–3.19) ----
@@ -479,7 +479,7 @@ export const cfsOps = {
       maxKeys: MaxKeys,
     }),
     response: Type.Object({ accessRules: Type.Array(AccessRule), ...Paging }),
-    errors: [E.invalidParameter, E.accessGroupNotFound],
+    errors: [E.invalidParameter, E.inappropriateJson, E.accessGroupNotFound],
   }),
 
   updateAccessRule: op({
@@ -502,7 +502,7 @@ export const cfsOps = {
     summary: 'Delete an access rule',
     role: 'owner',
     params: ruleParams,
-    errors: [E.invalidParameter, E.accessGroupNotFound, E.accessRuleNotFound],
+    errors: [E.invalidParameter, E.inappropriateJson, E.accessGroupNotFound, E.accessRuleNotFound],
   }),
 };
 
