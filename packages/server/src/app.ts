@@ -52,7 +52,15 @@ export async function startApp(config: Config, opts: StartOptions = {}): Promise
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${addr.port}`;
     ctx.runner.start();
-    await platform.startServices();
+    try {
+      await platform.startServices();
+    } catch (e) {
+      // A service that cannot start (the NFS server) stops the server: nothing keeps listening.
+      await ctx.runner.stop();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      throw e; // the platform is closed below
+
+    }
     // Housekeeping: content an upload left behind when it crashed before its row committed,
     // volumes whose row is gone, expired idempotency tokens (finished tasks: the runner purges them).
     const housekeeping = setInterval(() => {

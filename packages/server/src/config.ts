@@ -42,6 +42,19 @@ export interface Config {
    * processes on one database, every process must name the same shared directory.
    */
   volumesDir?: string;
+  /**
+   * NFS server for CFS file systems: `none`, or `ganesha` (nfs-ganesha as a child process, NFSv4
+   * only; needs root). Each mount target's file system is exported at `/{fsId}`.
+   */
+  nfs: NfsServer;
+  /** Address nfs-ganesha listens on (default 127.0.0.1: loopback only). */
+  nfsHost: string;
+  /** Port nfs-ganesha listens on (2049); 0 = a free port chosen at start-up. */
+  nfsPort: number;
+  /** CFS settings (JSON file): zones, VPCs and subnets, file systems per account, usage interval. See README. */
+  cfsConfigFile?: string;
+  /** CFS settings given directly (tests), over those of the file. */
+  cfsSettings?: Record<string, unknown>;
   /** Where object content goes: `local` (`<dataDir>/blobs`) or an external S3-compatible bucket. Volumes stay local. */
   blobBackend: BlobBackend;
   /** `s3` backend: endpoint URL (path-style addressing is used). */
@@ -57,6 +70,9 @@ export interface Config {
 }
 
 export type BlobBackend = 'local' | 's3';
+export type NfsServer = 'none' | 'ganesha';
+/** The standard NFS port. */
+export const DEFAULT_NFS_PORT = 2049;
 
 export const DEFAULT_PORT = 4580;
 /** Live boxes per Datafence unless `--box-limit` says otherwise. */
@@ -88,6 +104,10 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     taskPollMs: 250,
     contractChecks: env.STOCKADE_CONTRACT_CHECKS === '1',
     volumesDir: env.STOCKADE_VOLUMES_DIR ? resolve(env.STOCKADE_VOLUMES_DIR) : undefined,
+    nfs: env.STOCKADE_NFS === 'ganesha' ? 'ganesha' : 'none',
+    nfsHost: env.STOCKADE_NFS_HOST || '127.0.0.1',
+    nfsPort: env.STOCKADE_NFS_PORT ? Number(env.STOCKADE_NFS_PORT) : DEFAULT_NFS_PORT,
+    cfsConfigFile: env.STOCKADE_CFS_CONFIG ? resolve(env.STOCKADE_CFS_CONFIG) : undefined,
     blobBackend: env.STOCKADE_BLOB_BACKEND === 's3' ? 's3' : 'local',
     blobS3Endpoint: env.STOCKADE_BLOB_S3_ENDPOINT || undefined,
     blobS3Bucket: env.STOCKADE_BLOB_S3_BUCKET || undefined,

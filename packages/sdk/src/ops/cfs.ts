@@ -6,13 +6,17 @@
  * `accessGroupName` mean "not set" (the Go SDK always sends them).
  */
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
-import { op, MAX_INT32, type DocumentedError } from './types.js';
+import { op, invalidAs, MAX_INT32, type DocumentedError } from './types.js';
 
 const bce = { service: 'cfs', auth: 'bce-v1' } as const;
 
 export const CFS_ERRORS = {
-  inappropriateJson: { status: 400, code: 'InappropriateJSON', when: 'a required item is missing or has the wrong type or value' },
+  inappropriateJson: { status: 400, code: 'InappropriateJSON', when: 'the input is not appropriate for the operation and no one parameter is to blame (a body that is not an object)' },
   malformedJson: { status: 400, code: 'MalformedJSON', when: 'the body is not well-formed JSON' },
+  // BCE's parameter codes; the message names the parameter (inferred: CFS's table does not list them).
+  missingParameter: { status: 400, code: 'MissingParameter', when: 'a required parameter is missing (the message names it)' },
+  invalidParameter: { status: 400, code: 'InvalidParameter', when: 'a parameter has the wrong type or value (the message names it)' },
+  invalidClientToken: { status: 400, code: 'InvalidClientToken', when: '`clientToken` is not 1–64 printable ASCII characters (status inferred)' },
   instanceNotFound: { status: 404, code: 'InstanceNotFound', when: 'no file system with that id in the account' },
   mountTargetNotFound: { status: 404, code: 'MountTargetNotFound', when: 'no such mount target under the file system' },
   idempotentMismatch: { status: 403, code: 'IdempotentParameterMismatch', when: 'the clientToken was used before with other parameters' },
@@ -25,14 +29,23 @@ export const CFS_ERRORS = {
     when: 'the file system name does not meet the rules (status documented; code name inferred, the vendor row was not captured)',
   },
   invalidFsType: { status: 400, code: 'InvalidFSType', when: '`type` is not `cap`/`ssd` (status inferred)' },
-  invalidFsProtocol: { status: 400, code: 'InvalidFSProtocol', when: 'The FS PROTOCOL is invalid: protocol not `nfs`/`smb`' },
+  invalidFsProtocol: {
+    status: 400,
+    code: 'InvalidFSProtocol',
+    when: 'The FS PROTOCOL is invalid: protocol not `nfs`/`smb`, or `smb`, which this server does not serve',
+  },
   availabilityZoneNotFound: { status: 400, code: 'AvailabilityZoneNotFound', when: 'The specified availability zone does not exist.' },
-  alreadyMounted: { status: 409, code: 'AlreadyMounted', when: 'a mount target already exists for this file system in that subnet/VPC (status inferred)' },
+  alreadyMounted: { status: 409, code: 'AlreadyMounted', when: 'the file system already has a mount target in that subnet (status inferred)' },
   dropMountedFs: { status: 409, code: 'DropMountedFS', when: 'dropping a file system that still has mount targets (status inferred)' },
   rateLimit: { status: 429, code: 'RateLimit', when: 'request rate exceeded (status inferred)' },
-  // Not in the vendor tables; named by us (inferred).
-  quotaExceeded: { status: 400, code: 'QuotaExceeded', when: 'the account already has as many file systems as GetFsQuota allows (code and status inferred)' },
-  invalidSubnet: { status: 400, code: 'InvalidSubnet', when: 'the subnet does not exist or is not in the given VPC (code and status inferred)' },
+  // Not in the vendor tables; named after BCE conventions (inferred).
+  fsNumQuotaExceeded: {
+    status: 400,
+    code: 'FsNumQuotaExceeded',
+    when: 'the account already has as many file systems as GetFsQuota allows (status inferred)',
+  },
+  invalidVpcId: { status: 400, code: 'InvalidVpcId', when: 'no such VPC, or not the VPC of the file system (status inferred)' },
+  invalidSubnetId: { status: 400, code: 'InvalidSubnetId', when: 'no such subnet in the VPC (status inferred)' },
   accessGroupNotFound: { status: 404, code: 'AccessGroupNotFound', when: 'no access group with that name in the account (code and status inferred)' },
   accessGroupAlreadyExists: { status: 409, code: 'AccessGroupAlreadyExists', when: 'an access group with that name already exists (code and status inferred)' },
   accessGroupInUse: {
@@ -53,11 +66,15 @@ export const FS_PROTOCOLS = ['nfs', 'smb'] as const;
 export const FS_STATUSES = ['available', 'updating', 'paused', 'unavailable'] as const;
 export const WRITE_ACCESS = ['read_only', 'read_write'] as const;
 export const USER_ACCESS = ['no_squash', 'root_squash', 'all_squash'] as const;
+/** The access group every account has; it cannot be deleted (§2.3). */
+export const DEFAULT_ACCESS_GROUP_NAME = 'DEFAULT_ACCESS_GROUP_NAME';
 
-const Marker = Type.Optional(Type.String({ maxLength: 256 }));
+const Marker = Type.Optional(Type.String({ maxLength: 256, description: 'opaque; the previous page\'s nextMarker' }));
 const MaxKeys = Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 1000 }));
-/** Idempotency token (§1.3), accepted on every create-type POST. */
-const ClientToken = Type.Optional(Type.String({ maxLength: 64, description: 'idempotency token, valid 24 h' }));
+/** Idempotency token (§1.3), accepted on every create-type POST: printable ASCII, at most 64 characters. */
+const ClientToken = Type.Optional(
+  Type.String({ maxLength: 64, pattern: '^[!-~]*$', description: 'idempotency token, valid 24 h', ...invalidAs(E.invalidClientToken) }),
+);
 /** Paging fields of every list response (§1.4); `marker` absent on an empty list, `nextMarker` only when truncated. */
 export const Paging = {
   marker: Type.Optional(Type.String()),
@@ -69,7 +86,7 @@ export const Paging = {
 const FsId = Type.String({ minLength: 1, maxLength: 64, description: '`cfs-` + 10 alphanumerics' });
 const MountId = Type.String({ minLength: 1, maxLength: 128 });
 /** 1–65 bytes, starts with a letter; letters, digits, `-` `_` `/` `.` (§2.1). */
-const FsName = Type.String({ minLength: 1, maxLength: 65, pattern: '^[A-Za-z][A-Za-z0-9_./-]{0,64}$' });
+const FsName = Type.String({ minLength: 1, maxLength: 65, pattern: '^[A-Za-z][A-Za-z0-9_./-]{0,64}$', ...invalidAs(E.invalidFsName) });
 const AG_NAME_PATTERN = '[A-Za-z][A-Za-z0-9_.-]{0,64}';
 /** Access group name: 1–65 bytes, starts with a letter; letters, digits, `-` `_` `.` (§3.6, §3.11). */
 const AgName = Type.String({ minLength: 1, maxLength: 65, pattern: `^${AG_NAME_PATTERN}$` });
@@ -81,9 +98,11 @@ const CapacityQuota = Type.Union([Type.Literal(0), Type.Integer({ minimum: 1_000
 });
 const FsTypeOrEmpty = Type.Union([...FS_TYPES.map((t) => Type.Literal(t)), Type.Literal('')], {
   description: '`cap` (default) | `ssd`; "" = not set',
+  ...invalidAs(E.invalidFsType),
 });
 const FsProtocolOrEmpty = Type.Union([...FS_PROTOCOLS.map((p) => Type.Literal(p)), Type.Literal('')], {
   description: '`nfs` (default) | `smb`; "" = not set',
+  ...invalidAs(E.invalidFsProtocol),
 });
 
 export const Tag = Type.Object({
@@ -93,10 +112,10 @@ export const Tag = Type.Object({
 
 export const MountTarget = Type.Object({
   mountId: Type.String(),
-  domain: Type.String(),
+  domain: Type.String({ description: 'the NFS server a client mounts: `mount -t nfs4 -o port=<nfs port> <domain>:/<fsId> /mnt`' }),
   subnetId: Type.String(),
   accessGroupName: Type.String(),
-  ovip: Type.String(),
+  ovip: Type.String({ description: "the mount target's address in its subnet (from the configured catalogue)" }),
 });
 
 export const FileSystem = Type.Object({
@@ -107,22 +126,27 @@ export const FileSystem = Type.Object({
   status: Enum(FS_STATUSES),
   vpcId: Type.String(),
   zone: Type.String(),
-  fsUsage: Type.String({ description: 'used capacity in bytes, as a decimal string (unit inferred)' }),
+  fsUsage: Type.String({ description: 'bytes stored, as a decimal string (unit inferred); measured in the background' }),
   capacityQuota: Type.Integer(),
   tags: Type.Array(Tag),
   mountTargetList: Type.Array(MountTarget),
 });
 
-/** A mounted client (§2.6): only `zone`, `vpcId` and `mountId` are documented. */
+/**
+ * A mounted client (§2.6): `zone`, `vpcId` and `mountId` are documented; `clientIp` is inferred
+ * (the doc example is cut off after `mountId`).
+ */
 export const ClientInfo = Type.Object({
   zone: Type.String(),
   vpcId: Type.String(),
   mountId: Type.String(),
+  clientIp: Type.Optional(Type.String({ description: "the client's address (always sent by this server)" })),
 });
 
 /** Access rule fields as sent in CreateAccessRule / UpdateAccessRule bodies (§2.4). */
 const AccessRuleFields = {
   ip: Type.String({
+    maxLength: 64,
     pattern: '^([0-9]{1,3}(\\.[0-9]{1,3}){3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$',
     description: 'IPv4 or IPv6 address or network address',
   }),
@@ -137,7 +161,7 @@ export const AccessRule = Type.Object({ accessRuleId: Type.Integer(), ...AccessR
 
 export const AccessGroup = Type.Object({
   accessGroupName: Type.String(),
-  description: Type.Optional(Type.String()),
+  description: Type.Optional(Type.String({ description: 'always sent by this server ("" when none)' })),
   accessRules: Type.Array(AccessRule),
 });
 
@@ -149,6 +173,11 @@ const mountParams = Type.Object({ fsId: FsId, mountId: MountId });
 const agParams = Type.Object({ agName: AgName });
 const ruleParams = Type.Object({ agName: AgName, arId: Type.Integer({ minimum: 0, maximum: MAX_INT32 }) });
 const Description = Type.String({ maxLength: 1024 });
+
+/** Errors every operation with a body can answer. */
+const BODY = [E.missingParameter, E.invalidParameter, E.inappropriateJson, E.malformedJson];
+/** Errors of an operation with a clientToken. */
+const TOKEN = [E.invalidClientToken, E.idempotentMismatch, E.multiRequestConflict];
 
 export const cfsOps = {
   // ---- File systems (§3.1–3.5, §3.20) ----
@@ -163,26 +192,25 @@ export const cfsOps = {
     idempotencyToken: 'clientToken',
     body: Type.Object({
       fsName: FsName,
-      zone: Type.String({ minLength: 1, description: 'availability zone, e.g. zoneB' }),
+      zone: Type.String({ minLength: 1, maxLength: 64, description: 'availability zone, e.g. zoneB' }),
       type: Type.Optional(FsTypeOrEmpty),
       protocol: Type.Optional(FsProtocolOrEmpty),
       /** The Java SDK's spelling of `protocol`. */
       protocal: Type.Optional(FsProtocolOrEmpty),
-      tags: Type.Optional(Type.Array(Tag)),
+      tags: Type.Optional(Type.Array(Tag, { maxItems: 100 })),
       capacityQuota: Type.Optional(CapacityQuota),
-      vpcId: Type.Optional(Type.String()),
+      vpcId: Type.Optional(Type.String({ maxLength: 64 })),
     }),
     response: Type.Object({ fsId: Type.String() }),
     errors: [
-      E.inappropriateJson,
-      E.malformedJson,
+      ...BODY,
       E.invalidFsName,
       E.invalidFsType,
       E.invalidFsProtocol,
       E.availabilityZoneNotFound,
-      E.quotaExceeded,
-      E.idempotentMismatch,
-      E.multiRequestConflict,
+      E.invalidVpcId,
+      E.fsNumQuotaExceeded,
+      ...TOKEN,
     ],
   }),
 
@@ -203,7 +231,7 @@ export const cfsOps = {
       filterTag: Type.Optional(Type.String({ description: '{key}:{value}; {key}:@@@ matches any value' })),
     }),
     response: Type.Object({ fileSystemList: Type.Array(FileSystem), ...Paging }),
-    errors: [E.inappropriateJson],
+    errors: [E.invalidParameter, E.inappropriateJson],
   }),
 
   updateFileSystem: op({
@@ -211,14 +239,14 @@ export const cfsOps = {
     name: 'UpdateFileSystem',
     method: 'PUT',
     path: '/v1/cfs/{fsId}',
-    summary: "Rename a file system or change its capacity quota",
+    summary: 'Rename a file system or change its capacity quota',
     role: 'owner',
     params: fsParams,
     body: Type.Object({
       fsName: Type.Optional(FsName),
       capacityQuota: Type.Optional(CapacityQuota),
     }),
-    errors: [E.inappropriateJson, E.malformedJson, E.invalidFsName, E.instanceNotFound],
+    errors: [...BODY, E.invalidFsName, E.instanceNotFound],
   }),
 
   dropFileSystem: op({
@@ -226,10 +254,10 @@ export const cfsOps = {
     name: 'DropFileSystem',
     method: 'DELETE',
     path: '/v1/cfs/{fsId}',
-    summary: 'Release a file system (all mount targets must be dropped first)',
+    summary: 'Release a file system and its files (all mount targets must be dropped first)',
     role: 'owner',
     params: fsParams,
-    errors: [E.inappropriateJson, E.instanceNotFound, E.dropMountedFs],
+    errors: [E.invalidParameter, E.inappropriateJson, E.instanceNotFound, E.dropMountedFs],
   }),
 
   updateFileSystemTags: op({
@@ -244,7 +272,7 @@ export const cfsOps = {
       fsId: Type.Array(FsId, { minItems: 1, maxItems: 10 }),
       tags: Type.Optional(Type.Array(Tag, { maxItems: 100 })),
     }),
-    errors: [E.inappropriateJson, E.malformedJson, E.instanceNotFound],
+    errors: [...BODY, E.instanceNotFound],
   }),
 
   getFsQuota: op({
@@ -264,27 +292,26 @@ export const cfsOps = {
     name: 'CreateMountTarget',
     method: 'POST',
     path: '/v1/cfs/{fsId}',
-    summary: 'Create a mount target and return its domain (postpaid)',
+    summary: 'Create a mount target (an NFS export of the file system) and return its domain (postpaid)',
     role: 'owner',
     params: fsParams,
     query: Type.Object({ clientToken: ClientToken }),
     idempotencyToken: 'clientToken',
     body: Type.Object({
-      subnetId: Type.String({ minLength: 1 }),
-      vpcId: Type.String({ minLength: 1 }),
+      subnetId: Type.String({ minLength: 1, maxLength: 64 }),
+      vpcId: Type.String({ minLength: 1, maxLength: 64 }),
       accessGroupName: Type.Optional(AgNameOrEmpty),
-      address: Type.Optional(Type.String({ description: 'requested IP address' })),
+      address: Type.Optional(Type.String({ maxLength: 64, description: 'requested IP address in the subnet' })),
     }),
     response: Type.Object({ mountId: Type.String(), domain: Type.String() }),
     errors: [
-      E.inappropriateJson,
-      E.malformedJson,
+      ...BODY,
       E.instanceNotFound,
       E.alreadyMounted,
-      E.invalidSubnet,
+      E.invalidVpcId,
+      E.invalidSubnetId,
       E.accessGroupNotFound,
-      E.idempotentMismatch,
-      E.multiRequestConflict,
+      ...TOKEN,
     ],
   }),
 
@@ -297,12 +324,12 @@ export const cfsOps = {
     role: 'owner',
     params: fsParams,
     query: Type.Object({
-      mountId: Type.Optional(Type.String()),
+      mountId: Type.Optional(Type.String({ maxLength: 128 })),
       marker: Marker,
       maxKeys: MaxKeys,
     }),
     response: Type.Object({ mountTargetList: Type.Array(MountTarget), ...Paging }),
-    errors: [E.inappropriateJson, E.instanceNotFound],
+    errors: [E.invalidParameter, E.inappropriateJson, E.instanceNotFound],
   }),
 
   modifyMountTargetAccessGroup: op({
@@ -314,7 +341,7 @@ export const cfsOps = {
     role: 'owner',
     params: mountParams,
     body: Type.Object({ accessGroupName: AgName }),
-    errors: [E.inappropriateJson, E.malformedJson, E.instanceNotFound, E.mountTargetNotFound, E.accessGroupNotFound],
+    errors: [...BODY, E.instanceNotFound, E.mountTargetNotFound, E.accessGroupNotFound],
   }),
 
   dropMountTarget: op({
@@ -322,10 +349,10 @@ export const cfsOps = {
     name: 'DropMountTarget',
     method: 'DELETE',
     path: '/v1/cfs/{fsId}/{mountId}',
-    summary: 'Delete a mount target',
+    summary: 'Delete a mount target (its NFS export goes with it)',
     role: 'owner',
     params: mountParams,
-    errors: [E.inappropriateJson, E.instanceNotFound, E.mountTargetNotFound],
+    errors: [E.invalidParameter, E.inappropriateJson, E.instanceNotFound, E.mountTargetNotFound],
   }),
 
   queryMountedClients: op({
@@ -333,11 +360,11 @@ export const cfsOps = {
     name: 'QueryMountedClients',
     method: 'GET',
     path: '/v1/cfs/clients',
-    summary: 'List the clients that have a file system mounted',
+    summary: 'List the NFS clients of a file system, as far as the NFS server reports them',
     role: 'owner',
     query: Type.Object({ fsId: FsId, marker: Marker, maxKeys: MaxKeys }),
     response: Type.Object({ clientInfoList: Type.Array(ClientInfo), ...Paging }),
-    errors: [E.inappropriateJson, E.instanceNotFound],
+    errors: [E.missingParameter, E.invalidParameter, E.inappropriateJson, E.instanceNotFound],
   }),
 
   // ---- Access groups (§3.11–3.14) ----
@@ -351,13 +378,7 @@ export const cfsOps = {
     query: Type.Object({ clientToken: ClientToken }),
     idempotencyToken: 'clientToken',
     body: Type.Object({ accessGroupName: AgName, description: Type.Optional(Description) }),
-    errors: [
-      E.inappropriateJson,
-      E.malformedJson,
-      E.accessGroupAlreadyExists,
-      E.idempotentMismatch,
-      E.multiRequestConflict,
-    ],
+    errors: [...BODY, E.accessGroupAlreadyExists, ...TOKEN],
   }),
 
   queryAccessGroups: op({
@@ -368,13 +389,13 @@ export const cfsOps = {
     summary: 'List access groups with their rules (all, or one by name)',
     role: 'owner',
     query: Type.Object({
-      accessGroupName: Type.Optional(Type.String({ description: 'name filter (doc request line spelling)' })),
-      agName: Type.Optional(Type.String({ description: 'name filter (doc table / metadata spelling)' })),
+      accessGroupName: Type.Optional(Type.String({ maxLength: 65, description: 'name filter (doc request line spelling)' })),
+      agName: Type.Optional(Type.String({ maxLength: 65, description: 'name filter (doc table / metadata spelling)' })),
       marker: Marker,
       maxKeys: MaxKeys,
     }),
     response: Type.Object({ accessGroups: Type.Array(AccessGroup), ...Paging }),
-    errors: [E.inappropriateJson],
+    errors: [E.invalidParameter, E.inappropriateJson],
   }),
 
   updateAccessGroup: op({
@@ -386,7 +407,7 @@ export const cfsOps = {
     role: 'owner',
     params: agParams,
     body: Type.Object({ description: Type.Optional(Description) }),
-    errors: [E.inappropriateJson, E.malformedJson, E.accessGroupNotFound],
+    errors: [...BODY, E.accessGroupNotFound],
   }),
 
   deleteAccessGroup: op({
@@ -394,10 +415,10 @@ export const cfsOps = {
     name: 'DeleteAccessGroup',
     method: 'DELETE',
     path: '/v1/accessGroup/{agName}',
-    summary: 'Delete an access group',
+    summary: 'Delete an access group (not the default one, nor one bound to a mount target)',
     role: 'owner',
     params: agParams,
-    errors: [E.inappropriateJson, E.accessGroupNotFound, E.accessGroupInUse],
+    errors: [E.invalidParameter, E.inappropriateJson, E.accessGroupNotFound, E.accessGroupInUse],
   }),
 
   // ---- Access rules (§3.15–3.19) ----
@@ -414,13 +435,7 @@ export const cfsOps = {
     body: AccessRuleInput,
     /** Not documented; inferred from the batch call's per-rule result. */
     response: CreateAccessRuleResult,
-    errors: [
-      E.inappropriateJson,
-      E.malformedJson,
-      E.accessGroupNotFound,
-      E.idempotentMismatch,
-      E.multiRequestConflict,
-    ],
+    errors: [...BODY, E.accessGroupNotFound, ...TOKEN],
   }),
 
   batchCreateAccessRules: op({
@@ -446,13 +461,7 @@ export const cfsOps = {
       ),
     }),
     response: Type.Object({ responses: Type.Array(CreateAccessRuleResult) }),
-    errors: [
-      E.inappropriateJson,
-      E.malformedJson,
-      E.accessGroupNotFound,
-      E.idempotentMismatch,
-      E.multiRequestConflict,
-    ],
+    errors: [...BODY, E.accessGroupNotFound, ...TOKEN],
   }),
 
   queryAccessRules: op({
@@ -470,7 +479,7 @@ export const cfsOps = {
       maxKeys: MaxKeys,
     }),
     response: Type.Object({ accessRules: Type.Array(AccessRule), ...Paging }),
-    errors: [E.inappropriateJson, E.accessGroupNotFound],
+    errors: [E.invalidParameter, E.inappropriateJson, E.accessGroupNotFound],
   }),
 
   updateAccessRule: op({
@@ -482,7 +491,7 @@ export const cfsOps = {
     role: 'owner',
     params: ruleParams,
     body: AccessRuleInput,
-    errors: [E.inappropriateJson, E.malformedJson, E.accessGroupNotFound, E.accessRuleNotFound],
+    errors: [...BODY, E.accessGroupNotFound, E.accessRuleNotFound],
   }),
 
   deleteAccessRule: op({
@@ -493,7 +502,7 @@ export const cfsOps = {
     summary: 'Delete an access rule',
     role: 'owner',
     params: ruleParams,
-    errors: [E.inappropriateJson, E.accessGroupNotFound, E.accessRuleNotFound],
+    errors: [E.invalidParameter, E.inappropriateJson, E.accessGroupNotFound, E.accessRuleNotFound],
   }),
 };
 

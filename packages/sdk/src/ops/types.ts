@@ -111,3 +111,12 @@ export const MAX_INT32 = 2_147_483_647;
  */
 export const IntOrString = (opts: { description?: string } = {}) =>
   Type.Union([Type.Integer({ minimum: 0, maximum: MAX_ID }), Type.String({ pattern: '^[0-9]{1,15}$' })], opts);
+
+/**
+ * Schema annotation: the documented error a value failing this schema is answered with, in place
+ * of the service's generic parameter error (CFS `fsName` → `InvalidFSName`). The gateway hands it
+ * to the service's protocol with the failing field; a missing field is still "missing".
+ * Spread into a schema's options: `Type.String({ pattern, ...invalidAs(E.invalidFsName) })`.
+ */
+export const INVALID_AS = 'x-error';
+export const invalidAs = (err: DocumentedError): { [INVALID_AS]: DocumentedError } => ({ [INVALID_AS]: err });

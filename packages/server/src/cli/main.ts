@@ -25,6 +25,9 @@ commands:
                --blob-backend local|s3 (local) --blob-s3-endpoint URL --blob-s3-bucket NAME
                --blob-s3-region R --blob-s3-prefix P
                --blob-s3-access-key-id ID --blob-s3-secret-access-key KEY
+               --nfs none|ganesha (none: ganesha serves CFS file systems over NFSv4; needs root)
+               --nfs-host H (127.0.0.1) --nfs-port N (2049; 0 = a free port)
+               --cfs-config FILE (CFS zones, VPCs, subnets, file systems per account; see README)
   keys       create --role owner|fence-admin|box-user [--account ID] [--user NAME]
                     [--box ID …]   (box-user: the key sees only these boxes)
              list [--account ID]
@@ -89,6 +92,10 @@ async function serve(args: string[]): Promise<void> {
     'blob-s3-prefix': { type: 'string' },
     'blob-s3-access-key-id': { type: 'string' },
     'blob-s3-secret-access-key': { type: 'string' },
+    nfs: { type: 'string' },
+    'nfs-host': { type: 'string' },
+    'nfs-port': { type: 'string' },
+    'cfs-config': { type: 'string' },
   });
   const config = configFrom(values);
   if (values.port !== undefined) {
@@ -117,6 +124,7 @@ async function serve(args: string[]): Promise<void> {
     if (!/^[a-z0-9-]{1,64}$/.test(r)) throw new UsageError(`--s3-region takes region names such as us-east-1, got ${JSON.stringify(r)}`);
   }
   blobBackendFrom(values, config);
+  nfsFrom(values, config);
   // Validate transitions before touching the database, so a typo is one clear line.
   const { parseTransitions, loadTransitionsFile } = await import('../tasks/lifecycle.js');
   try {
@@ -137,6 +145,7 @@ async function serve(args: string[]): Promise<void> {
       ? [`  content:      s3 ${config.blobS3Endpoint} bucket ${config.blobS3Bucket}${config.blobS3Prefix ? ` prefix ${config.blobS3Prefix}` : ''}`]
       : []),
     `  database:     ${config.databaseUrl ? config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') : 'sqlite ' + config.dataDir + '/stockade.db'}`,
+    ...app.platform.services.flatMap((s) => s.instance.banner?.() ?? []),
     c
       ? `  account:      ${c.accountId}\n  access key:   ${c.accessKeyId}\n  secret key:   ${c.secretAccessKey}\n  credentials:  ${app.boot.credentialsFile}`
       : `  credentials:  (see ${app.boot.credentialsFile} or use \`stockade keys create\`)`,
@@ -161,6 +170,26 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+/** `--nfs`, `--nfs-host`, `--nfs-port`, `--cfs-config` over their STOCKADE_* variables. */
+function nfsFrom(values: Record<string, unknown>, config: Config): void {
+  const str = (flag: string): string | undefined => (typeof values[flag] === 'string' ? values[flag] : undefined);
+  const nfs = str('nfs') ?? process.env.STOCKADE_NFS ?? 'none';
+  if (nfs !== 'none' && nfs !== 'ganesha') throw new UsageError(`--nfs must be none or ganesha, got ${nfs}`);
+  config.nfs = nfs;
+  const host = str('nfs-host');
+  if (host !== undefined) {
+    if (!/^[0-9a-fA-F:.]+$/.test(host)) throw new UsageError(`--nfs-host takes an IP address, got ${JSON.stringify(host)}`);
+    config.nfsHost = host;
+  }
+  const port = str('nfs-port');
+  if (port !== undefined) config.nfsPort = Number(port);
+  if (!Number.isInteger(config.nfsPort) || config.nfsPort < 0 || config.nfsPort > 65535) {
+    throw new UsageError(`--nfs-port must be 0..65535, got ${port ?? process.env.STOCKADE_NFS_PORT}`);
+  }
+  const file = str('cfs-config');
+  if (file !== undefined) config.cfsConfigFile = file;
 }
 
 /** `--blob-*` flags over `STOCKADE_BLOB_*` variables; an s3 backend needs an endpoint and a bucket. */

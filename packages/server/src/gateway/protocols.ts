@@ -3,7 +3,7 @@
  * how an ApiError is rendered (DESIGN.md "Error envelopes differ per service").
  */
 import type { ServiceName } from '@stockade/sdk';
-import { ApiError, type GenericFailure } from '../platform/errors.js';
+import { ApiError, type GenericFailure, type ValidationInfo } from '../platform/errors.js';
 import type { Lang } from '../platform/i18n.js';
 import { t } from './i18n.js';
 
@@ -15,8 +15,11 @@ export interface RenderedError {
 
 export interface Protocol {
   service: ServiceName;
-  /** Map a failure every service has to this service's code and status. */
-  failure(kind: GenericFailure, lang: Lang, detail: string): ApiError;
+  /**
+   * Map a failure every service has to this service's code and status. `info` names the field of a
+   * `validation` failure, when one field is to blame.
+   */
+  failure(kind: GenericFailure, lang: Lang, detail: string, info?: ValidationInfo): ApiError;
   render(err: ApiError, ctx: { requestId: string; path: string }): RenderedError;
 }
 
@@ -103,7 +106,7 @@ export const dataflowProtocol: Protocol = {
 
 export const cfsProtocol: Protocol = {
   service: 'cfs',
-  failure(kind, _lang, detail) {
+  failure(kind, _lang, detail, info) {
     switch (kind) {
       case 'authMissing':
       case 'forbidden':
@@ -127,6 +130,10 @@ export const cfsProtocol: Protocol = {
       case 'idempotencyInFlight':
         return new ApiError(409, 'MultiRequestConflict', detail, detail);
       case 'validation':
+        // BCE names the parameter: missing, invalid, or the operation's own code for that field.
+        if (info?.missing) return new ApiError(400, 'MissingParameter', `The parameter ${info.field} is required.`, detail);
+        if (info?.invalidAs) return new ApiError(info.invalidAs.status, info.invalidAs.code, `The parameter ${info.field} is invalid.`, detail);
+        if (info) return new ApiError(400, 'InvalidParameter', `The parameter ${info.field} is invalid.`, detail);
         return new ApiError(
           400,
           'InappropriateJSON',

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { allOperations, roleSatisfies, type OperationDef, type ServiceName } from '@stockade/sdk';
-import { ApiError, type GenericFailure } from '../platform/errors.js';
+import { ApiError, type GenericFailure, type ValidationInfo } from '../platform/errors.js';
 import { parseLang, type Lang } from '../platform/i18n.js';
 import { Reply, Serialized, type Handler, type RawService } from '../platform/service.js';
 import type { RunningService } from '../platform/runtime.js';
@@ -281,7 +281,8 @@ export class Gateway {
     if (violation) return fail(protocol, 'internal', violation);
     const headers: Record<string, string> = { ...outcome.headers };
     if (def.service === 'cfs') headers['x-bce-request-id'] = requestId;
-    if (outcome.body === undefined) return send(res, outcome.status, headers, undefined);
+    // An operation without a response body answers none, also when replaying a recorded answer (stored as null).
+    if (outcome.body === undefined || (outcome.body === null && !def.response)) return send(res, outcome.status, headers, undefined);
     headers['content-type'] ??= def.service === 'cfs' ? 'application/json;charset=UTF-8' : 'application/json';
     send(res, outcome.status, headers, outcome.body instanceof Serialized ? outcome.body.bytes : JSON.stringify(outcome.body));
   }
@@ -350,7 +351,7 @@ export class Gateway {
     protocol: Protocol,
     lang: Lang,
   ): Promise<Record<string, unknown>> {
-    const failure = (kind: GenericFailure, detail: string) => protocol.failure(kind, lang, detail);
+    const failure = (kind: GenericFailure, detail: string, info?: ValidationInfo) => protocol.failure(kind, lang, detail, info);
     let fromPath: Record<string, unknown> = {};
     let fromQuery: Record<string, unknown> = {};
     try {
@@ -364,7 +365,7 @@ export class Gateway {
         fromQuery = validate(def.query, q, 'query', { convert: true }) as Record<string, unknown>;
       }
     } catch (e) {
-      if (e instanceof ValidationFailure) throw failure('validation', e.message);
+      if (e instanceof ValidationFailure) throw failure('validation', e.message, e.info);
       throw e;
     }
     const method = req.method ?? 'GET';
@@ -399,7 +400,7 @@ export class Gateway {
       }
       fromBody = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { body: v };
     } catch (e) {
-      if (e instanceof ValidationFailure) throw failure('validation', e.message);
+      if (e instanceof ValidationFailure) throw failure('validation', e.message, e.info);
       throw e;
     }
     return { ...fromBody, ...fromQuery, ...fromPath };

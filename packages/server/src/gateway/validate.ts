@@ -6,6 +6,8 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import { Kind, type TSchema } from '@sinclair/typebox';
+import { INVALID_AS, type DocumentedError } from '@stockade/sdk';
+import type { ValidationInfo } from '../platform/errors.js';
 
 const compiled = new WeakMap<TSchema, TypeCheck<TSchema>>();
 
@@ -18,19 +20,29 @@ function checker(schema: TSchema): TypeCheck<TSchema> {
   return c;
 }
 
-export class ValidationFailure extends Error {}
+export class ValidationFailure extends Error {
+  constructor(
+    message: string,
+    /** Which field failed, and how, for protocols that name it (CFS `MissingParameter`). */
+    readonly info?: ValidationInfo,
+  ) {
+    super(message);
+  }
+}
 
-/** Describe the first problem in a value, naming the field as a client would (`a.b[2]`). */
-function firstError(check: TypeCheck<TSchema>, value: unknown, where: string): string {
+/** The first problem in a value, naming the field as a client would (`a.b[2]`). */
+function firstError(check: TypeCheck<TSchema>, value: unknown, where: string): ValidationFailure {
   const e = check.Errors(value).First();
-  if (!e) return `invalid ${where}`;
+  if (!e) return new ValidationFailure(`invalid ${where}`);
   const field = e.path
     .split('/')
     .slice(1)
     .map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`))
     .join('');
   const missing = e.value === undefined;
-  return field ? (missing ? `${field} is required` : `${field}: ${e.message}`) : `${where}: ${e.message}`;
+  const message = field ? (missing ? `${field} is required` : `${field}: ${e.message}`) : `${where}: ${e.message}`;
+  const invalidAs = (e.schema as Record<string, unknown>)[INVALID_AS] as DocumentedError | undefined;
+  return new ValidationFailure(message, field ? { field, missing, ...(invalidAs ? { invalidAs } : {}) } : undefined);
 }
 
 /** Validate (and convert, and default) a value; returns the value to use or throws ValidationFailure. */
@@ -42,7 +54,7 @@ export function validate(schema: TSchema, value: unknown, where: string, opts: {
     v = Value.Convert(schema, v);
   }
   v = Value.Default(schema, v);
-  if (!check.Check(v)) throw new ValidationFailure(firstError(check, v, where));
+  if (!check.Check(v)) throw firstError(check, v, where);
   return v;
 }
 
@@ -55,7 +67,7 @@ function strictIntegers(schema: TSchema, value: unknown): void {
   const props = (schema as TSchema & { properties: Record<string, TSchema> }).properties;
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (props[k]?.type === 'integer' && typeof v === 'string' && !/^-?\d+$/.test(v.trim())) {
-      throw new ValidationFailure(`${k}: Expected integer`);
+      throw new ValidationFailure(`${k}: Expected integer`, { field: k, missing: false });
     }
   }
 }

@@ -42,6 +42,16 @@ export type GenericFailure =
   | 'idempotencyInFlight' // a client token whose first request is still running
   | 'internal';
 
+/** What the gateway knows about a `validation` failure, for protocols that name the field. */
+export interface ValidationInfo {
+  /** The field as a client names it (`tags[2].tagKey`). */
+  field: string;
+  /** The field is required and absent. */
+  missing: boolean;
+  /** The documented error the failing schema names (`invalidAs` in the operation table). */
+  invalidAs?: DocumentedError;
+}
+
 /** A message: localised texts, or one text for every language (services that are not localised). */
 export type Message = Texts | string;
 

@@ -128,6 +128,7 @@ export class Platform {
             ...(t.timeoutMs !== undefined ? { timeoutMs: t.timeoutMs } : {}),
             ...(t.maxAttempts !== undefined ? { maxAttempts: t.maxAttempts } : {}),
             ...(t.backoffMs !== undefined ? { backoffMs: t.backoffMs } : {}),
+            ...(t.retentionMs !== undefined ? { retentionMs: t.retentionMs } : {}),
           });
         }
         running.push({ module, instance });

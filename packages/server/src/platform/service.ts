@@ -9,7 +9,7 @@
  * - `tasks`: its durable task kinds, with payload schemas and their own concurrency;
  * - `create(app)`: its instance (repository, state), with optional hooks: `api` (what it offers
  *   other services, typed in its `api.ts`), `raw` (requests it answers itself, S3),
- *   `onAccountCreated`, `afterReset`, `start`, `stop`.
+ *   `onAccountCreated`, `afterReset`, `start`, `stop`, `banner`.
  *
  * A handler receives the request context with `ctx.svc`, the service's instance.
  */
@@ -103,6 +103,8 @@ export interface TaskKind<S = unknown, P = unknown> {
   timeoutMs?: number;
   maxAttempts?: number;
   backoffMs?: (attempt: number) => number;
+  /** Finished tasks of this kind are purged this long after they finished (default 7 days). */
+  retentionMs?: number;
   run(svc: S, payload: P, ctx: TaskContext): Promise<void>;
 }
 
@@ -131,6 +133,8 @@ export interface ServiceHooks {
   start?(): void | Promise<void>;
   /** Before the database closes. */
   stop?(): Promise<void>;
+  /** Lines for the start-up banner (what the service serves besides the API, and where). */
+  banner?(): string[];
 }
 
 export interface ServiceModule<S extends ServiceHooks = ServiceHooks> {

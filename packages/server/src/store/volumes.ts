@@ -150,20 +150,23 @@ async function walkTotal(dir: string, skipTop?: string): Promise<number> {
     if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR') return 0;
     throw err;
   }
+  const files: string[] = [];
   for (const d of dirents) {
     if (d.name === skipTop) continue;
     const child = path.join(dir, d.name);
     if (d.isDirectory()) total += await walkTotal(child);
-    else if (d.isFile()) {
-      try {
-        total += (await fsp.lstat(child)).size;
-      } catch (err) {
-        if (code(err) !== 'ENOENT') throw err;
-      }
-    }
+    else if (d.isFile()) files.push(child);
+  }
+  // lstat on the calling thread, a batch at a time, yielding in between: several times faster
+  // than one thread-pool round trip per file, and the event loop is never held for long.
+  for (let i = 0; i < files.length; i += WALK_BATCH) {
+    for (const f of files.slice(i, i + WALK_BATCH)) total += fs.lstatSync(f, { throwIfNoEntry: false })?.size ?? 0;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
   return total;
 }
+
+const WALK_BATCH = 256;
 
 /** The `volumes` rows and their directories. */
 export class VolumeStore {
@@ -237,9 +240,13 @@ export class VolumeStore {
     await fsp.rm(this.dirOf(id), { recursive: true, force: true });
   }
 
-  /** Walks a volume's tree and records its real usage; returns it. */
-  async measure(id: string): Promise<number> {
-    const total = await walkTotal(this.dirOf(id), VOLUME_TMP_DIR);
+  /**
+   * Walks a volume's tree and records its real usage; returns it. Stockade's temp files (writes in
+   * flight) are left out, unless `countTemp`: a volume whose clients write its files directly (NFS)
+   * has no writes of Stockade's in flight, and a client must not hide bytes under that name.
+   */
+  async measure(id: string, opts: { countTemp?: boolean } = {}): Promise<number> {
+    const total = await walkTotal(this.dirOf(id), opts.countTemp ? undefined : VOLUME_TMP_DIR);
     await this.db().updateTable('volumes').set({ used_bytes: total, measured_at: this.clock.now() }).where('id', '=', id).execute();
     return total;
   }

@@ -102,6 +102,8 @@ export interface RegisterOptions {
   leaseMs?: number;
   /** A run longer than this is aborted and the task fails without retry. */
   timeoutMs?: number;
+  /** Finished tasks of this kind are purged this long after they finished (default: the runner's). */
+  retentionMs?: number;
 }
 
 export interface EnqueueOptions {
@@ -231,6 +233,7 @@ interface Registration {
   concurrency: number;
   leaseMs: number;
   timeoutMs?: number;
+  retentionMs?: number;
 }
 
 interface Execution {
@@ -320,6 +323,7 @@ export class TaskRunner {
       ['concurrency', opts.concurrency],
       ['leaseMs', opts.leaseMs],
       ['timeoutMs', opts.timeoutMs],
+      ['retentionMs', opts.retentionMs],
     ] as const) {
       if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) {
         throw new Error(`task kind ${JSON.stringify(kind)}: ${name} must be a positive integer`);
@@ -332,6 +336,7 @@ export class TaskRunner {
       ...(opts.backoffMs !== undefined ? { backoffMs: opts.backoffMs } : {}),
       ...(opts.payload !== undefined ? { check: TypeCompiler.Compile(opts.payload) } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.retentionMs !== undefined ? { retentionMs: opts.retentionMs } : {}),
       concurrency: opts.concurrency ?? this.concurrency,
       leaseMs: opts.leaseMs ?? this.leaseMs,
     });
@@ -421,16 +426,30 @@ export class TaskRunner {
     return (await this.get(id, db)) ? 'finished' : 'missing';
   }
 
-  /** Deletes tasks that finished more than `retentionMs` ago; returns how many. */
+  /**
+   * Deletes tasks that finished more than `retentionMs` ago (or their kind's own retention, for
+   * kinds registered with one); returns how many.
+   */
   async purgeFinished(olderThanMs = this.retentionMs): Promise<number> {
+    const now = this.clock.now();
+    const finished = ['done', 'failed', 'canceled'] as const;
+    const own = [...this.#handlers.values()].filter((r) => r.retentionMs !== undefined);
+    let n = 0;
+    for (const reg of own) {
+      const r = await withRetry(() =>
+        this.store.db
+          .deleteFrom('tasks')
+          .where('kind', '=', reg.kind)
+          .where('state', 'in', finished)
+          .where('finished_at', '<', now - reg.retentionMs!)
+          .executeTakeFirst(),
+      );
+      n += Number(r.numDeletedRows);
+    }
     const r = await withRetry(() =>
-      this.store.db
-        .deleteFrom('tasks')
-        .where('state', 'in', ['done', 'failed', 'canceled'])
-        .where('finished_at', '<', this.clock.now() - olderThanMs)
-        .executeTakeFirst(),
+      this.store.db.deleteFrom('tasks').where('state', 'in', finished).where('finished_at', '<', now - olderThanMs).executeTakeFirst(),
     );
-    return Number(r.numDeletedRows);
+    return n + Number(r.numDeletedRows);
   }
 
   /** Starts the poll loop (idempotent). */

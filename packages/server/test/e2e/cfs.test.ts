@@ -155,11 +155,12 @@ describe('CFS QueryFileSystem', () => {
     assert.deepEqual((await cfs.queryFileSystem({ userId: '999999999999' })).fileSystemList, []);
   });
 
-  test('an out-of-range maxKeys is 400 InappropriateJSON', async () => {
+  test('an out-of-range maxKeys is 400 InvalidParameter naming it', async () => {
     await assert.rejects(new CfsClient(srv.creds).queryFileSystem({ maxKeys: 5000 }), (e: unknown) => {
       assert.ok(e instanceof StockadeApiError);
       assert.equal(e.status, 400);
-      assert.equal(e.code, 'InappropriateJSON');
+      assert.equal(e.code, 'InvalidParameter');
+      assert.match(e.message, /maxKeys/);
       return true;
     });
   });

@@ -5,6 +5,7 @@ import http from 'node:http';
 import { Readable } from 'node:stream';
 import { DatafenceClient, allOperations, ncpSignHeaders } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { handlerTables } from '../../src/platform/registry.js';
 
 let srv: TestServer;
 before(async () => {
@@ -195,7 +196,8 @@ describe('OpenAPI document', () => {
     const ids = new Set(Object.values(doc.paths).flatMap((p) => Object.values(p).map((o) => o.operationId)));
     for (const { key, def } of allOperations()) assert.ok(ids.has(`${def.service}.${key}`), `${def.service}.${key}`);
     assert.equal(doc.paths['/api/v1/product/get-product-spec']!.get!['x-stockade-implemented'], true);
-    assert.equal(doc.paths['/v1/cfs?tag']!.post!['x-stockade-implemented'], false);
+    assert.equal(doc.paths['/v1/cfs?tag']!.post!['x-stockade-implemented'], true);
+    assert.equal(doc.paths['/api/v1/box/get-box-list']!.get!['x-stockade-implemented'], Boolean(handlerTables().datafence['getBoxList']));
   });
 });
 

@@ -2,7 +2,7 @@
  * Paging and filters of the list operations, with data, on SQLite and PostgreSQL alike: Data Flow
  * getJobs (name filter with LIKE metacharacters, status, page/limit, newest first with ties in byte
  * order) and CFS QueryFileSystem (marker paging, fsId lists, filterTag). Rows are put in through the
- * services' repositories, since the create operations belong to later work.
+ * services' repositories (CFS: to pin ids that differ only in case; its own tests create through the API).
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,7 +62,7 @@ before(async () => {
           vpc_id: 'vpc-default',
           zone: 'zoneA',
           capacity_quota: 0,
-          usage_bytes: 0,
+          volume_id: `cfs-listing-${id}`,
           created_at: T0,
         },
         tags,

@@ -222,4 +222,13 @@ test(`[${BACKEND}] finished tasks are purged after the retention period; unfinis
     assert.equal(await r.get(done), undefined);
     assert.equal(await r.get(failed), undefined);
     assert.equal((await r.get(waiting))?.state, 'queued');
+    // A kind may keep its finished tasks for less time than the runner's default.
+    r.register('chatty', async () => {}, { retentionMs: 1_000 });
+    const chatty = await r.enqueue('chatty', {});
+    const kept = await r.enqueue('ok', {});
+    await r.runDue();
+    clock.advance(2_000);
+    assert.equal(await r.purgeFinished(), 1);
+    assert.equal(await r.get(chatty), undefined);
+    assert.equal((await r.get(kept))?.state, 'done');
   }));

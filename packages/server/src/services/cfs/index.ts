@@ -4,6 +4,7 @@ import { handlers } from './handlers.js';
 import { migrations } from './migrations.js';
 import { CfsService } from './service.js';
 import { cfsTables } from './tables.js';
+import { tasks } from './tasks.js';
 
 export const cfsService = defineService({
   name: 'cfs',
@@ -11,5 +12,6 @@ export const cfsService = defineService({
   handlers,
   tables: cfsTables,
   migrations,
+  tasks,
   create: (app) => new CfsService(app),
 });
