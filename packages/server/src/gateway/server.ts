@@ -68,11 +68,20 @@ function schemeOf(service: ServiceName): Scheme {
   return service === 'cfs' ? 'bce' : service === 's3' ? 'sigv4' : 'ncp';
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string | Buffer | undefined): void {
-  const h: Record<string, string | number> = { ...headers };
-  h['content-length'] = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
-  res.writeHead(status, h);
+/** Writes a whole response; `headers` becomes the response's header object (content-length added). */
+function send(res: ServerResponse, status: number, headers: Record<string, string | number>, body: string | Buffer | undefined): void {
+  headers['content-length'] = body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+  res.writeHead(status, headers);
   res.end(body);
+}
+
+/** `(^|&)key(=|&|$)` tests of query flags, compiled once per flag name. */
+const queryFlagTests = new Map<string, RegExp>();
+
+function hasQueryFlag(rawQuery: string, key: string): boolean {
+  let re = queryFlagTests.get(key);
+  if (!re) queryFlagTests.set(key, (re = new RegExp(`(^|&)${key}(=|&|$)`)));
+  return re.test(rawQuery);
 }
 
 class BodyTooLarge extends Error {}
@@ -196,7 +205,7 @@ export class Gateway {
     }
 
     // 1. Route.
-    const hasKey = (k: string) => rawQuery !== null && new RegExp(`(^|&)${k}(=|&|$)`).test(rawQuery);
+    const hasKey = (k: string) => rawQuery !== null && hasQueryFlag(rawQuery, k);
     let match: ReturnType<Router['match']> = null;
     for (const s of services) {
       match = this.routers.get(s)?.match(req.method ?? 'GET', rawPath, hasKey) ?? null;
@@ -408,6 +417,6 @@ export class Gateway {
 
   private reply(res: ServerResponse, protocol: Protocol, err: ApiError, ctx: { requestId: string; path: string }): void {
     const r = protocol.render(err, ctx);
-    send(res, r.status, r.headers, r.body);
+    send(res, r.status, { ...r.headers }, r.body);
   }
 }

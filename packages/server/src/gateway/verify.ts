@@ -2,11 +2,10 @@
  * Signature verifiers, one per scheme (../shared/spec/auth.md). The canonicalisation code is the
  * SDK's own signing code, so client and server can never disagree on it.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   ncpStringToSign,
-  ncpSignature,
   parseBceAuthorization,
   bceCanonicalUri,
   bceCanonicalQuery,
@@ -83,6 +82,19 @@ export function decodedQueryReadAlike(rawQuery: string): string | null {
   return samePairs(read, splitLiterally(decoded)) && samePairs(read, readQuery(decoded)) ? decoded : null;
 }
 
+/** Secrets as HMAC KeyObjects (an HMAC keyed with one starts faster than with a new Buffer); bounded. */
+const ncpKeys = new Map<string, KeyObject>();
+
+/** The SDK's `ncpSignature` (base64 HMAC-SHA256 keyed with the UTF-8 secret), with the key kept. */
+export function ncpHmac(secret: string, stringToSign: string): string {
+  let k = ncpKeys.get(secret);
+  if (k === undefined) {
+    if (ncpKeys.size >= 1024) ncpKeys.clear();
+    ncpKeys.set(secret, (k = createSecretKey(Buffer.from(secret, 'utf8'))));
+  }
+  return createHmac('sha256', k).update(stringToSign, 'utf8').digest('base64');
+}
+
 /** NCP API Gateway window: requests 5 minutes or more away from server time are refused (auth.md §2.5). */
 export const NCP_WINDOW_MS = 300_000;
 
@@ -106,7 +118,7 @@ export async function verifyNcp(req: SignedRequest, iam: Iam, now: number, lang:
     if (req.rawQuery === '') candidates.push(req.rawPath);
   }
   for (const target of candidates) {
-    if (safeEqual(ncpSignature(key.secret, ncpStringToSign(req.method, target, ts, ak)), sig)) return key;
+    if (safeEqual(ncpHmac(key.secret, ncpStringToSign(req.method, target, ts, ak)), sig)) return key;
   }
   throw fail('auth.signature');
 }

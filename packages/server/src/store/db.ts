@@ -39,10 +39,12 @@ import {
   type DatabaseConnection,
   type Dialect as KyselyDialect,
   type Driver,
+  type SqliteDatabase,
   type SqliteDialectConfig,
   type TransactionSettings,
 } from 'kysely';
 import type { CoreDatabase, Db, Dialect, Trx } from './schema.js';
+import { statementName } from './prepared.js';
 
 export interface Store {
   db: Db;
@@ -164,6 +166,53 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/** Prepared statements kept per SQLite database (the most recently used ones). */
+export const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * The SQLite database as Kysely sees it, with its prepared statements reused: Kysely prepares
+ * every query it runs, and preparing costs more than running a small query. Statements are kept
+ * by SQL text, at most `max` of them (least recently used evicted). Transactions are unaffected
+ * (a statement is reset after each run and holds no lock); after a schema change SQLite
+ * re-prepares a statement by itself. A statement still being iterated (`busy`) is not handed out
+ * again: that caller gets a fresh one.
+ */
+export class StatementCache implements SqliteDatabase {
+  private readonly statements = new Map<string, Sqlite.Statement>();
+
+  constructor(
+    readonly sqlite: Sqlite.Database,
+    private readonly max = STATEMENT_CACHE_SIZE,
+  ) {}
+
+  get size(): number {
+    return this.statements.size;
+  }
+
+  prepare(sql: string): Sqlite.Statement {
+    const hit = this.statements.get(sql);
+    if (hit !== undefined) {
+      if (hit.busy) return this.sqlite.prepare(sql);
+      // Map order is insertion order: move the hit to the end (most recently used).
+      this.statements.delete(sql);
+      this.statements.set(sql, hit);
+      return hit;
+    }
+    const stmt = this.sqlite.prepare(sql);
+    this.statements.set(sql, stmt);
+    if (this.statements.size > this.max) {
+      const oldest = this.statements.keys().next();
+      if (!oldest.done) this.statements.delete(oldest.value);
+    }
+    return stmt;
+  }
+
+  close(): void {
+    this.statements.clear();
+    this.sqlite.close();
+  }
+}
+
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 function checkSchemaName(schema: string): void {
@@ -250,7 +299,7 @@ function openSqlite(dataDir: string, logger: OpenDatabaseOptions['logger']): Sto
     sqlite.close();
     throw err;
   }
-  const db = new Kysely<CoreDatabase>({ dialect: guarded(new ImmediateSqliteDialect({ database: sqlite })) });
+  const db = new Kysely<CoreDatabase>({ dialect: guarded(new ImmediateSqliteDialect({ database: new StatementCache(sqlite) })) });
   logger?.info({ dialect: 'sqlite', file }, 'database opened');
   let closed = false;
   return {
@@ -262,6 +311,42 @@ function openSqlite(dataDir: string, logger: OpenDatabaseOptions['logger']): Sto
       closed = true;
       await db.destroy();
     },
+  };
+}
+
+const NAMED = Symbol('stockade.namedStatements');
+
+/**
+ * The pool as Kysely sees it, its clients running the SQL of prepared queries (store/prepared.ts)
+ * as named statements: PostgreSQL parses and plans each once per connection instead of once per
+ * query (on a small VM a GetObject's lookup went from about 570 to about 200 µs of PostgreSQL CPU).
+ * pg keeps track of which statements each connection has prepared. When a table changed under a
+ * prepared `select *` (another process migrated the schema), PostgreSQL refuses to run it
+ * ("cached plan must not change result type", 0A000): that connection then runs everything
+ * unnamed, and the query is run again unnamed.
+ */
+function namedStatementPool(pool: pgModule.Pool): { connect(): Promise<pgModule.PoolClient>; end(): Promise<void> } {
+  return {
+    async connect() {
+      const client = (await pool.connect()) as pgModule.PoolClient & { [NAMED]?: 'on' | 'off' };
+      if (client[NAMED] === undefined) {
+        client[NAMED] = 'on';
+        const query = client.query.bind(client) as (config: unknown, values?: unknown) => Promise<unknown>;
+        (client as { query: unknown }).query = async (text: unknown, values?: unknown) => {
+          const name = client[NAMED] === 'on' && typeof text === 'string' && Array.isArray(values) ? statementName(text) : undefined;
+          if (name === undefined) return query(text, values);
+          try {
+            return await query({ name, text, values });
+          } catch (err) {
+            if ((err as { code?: string }).code !== '0A000') throw err;
+            client[NAMED] = 'off';
+            return query(text, values);
+          }
+        };
+      }
+      return client;
+    },
+    end: () => pool.end(),
   };
 }
 
@@ -293,7 +378,7 @@ async function openPostgres(
   pool.on('error', (err) => {
     logger?.info({ err: err.message }, 'postgres idle client error');
   });
-  const db = new Kysely<CoreDatabase>({ dialect: guarded(new PostgresDialect({ pool })) });
+  const db = new Kysely<CoreDatabase>({ dialect: guarded(new PostgresDialect({ pool: namedStatementPool(pool) })) });
   logger?.info({ dialect: 'postgres', url: redact(url), schema: schema ?? null }, 'database opened');
   let closed = false;
   return {

@@ -6,6 +6,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import fsp from 'node:fs/promises';
 import http from 'node:http';
 import {
   S3Client,
@@ -41,6 +42,9 @@ import { Hash } from '@smithy/hash-node';
 import { DatafenceClient } from '@stockade/sdk';
 import { rejectsS3 } from '../helpers/s3.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { SMALL_READ_BYTES } from '../../src/services/s3/content.js';
+import { S3Repository } from '../../src/services/s3/repository.js';
+import type { LocalBlobStore } from '../../src/store/blobs.js';
 
 const MiB = 1024 * 1024;
 
@@ -513,6 +517,25 @@ describe('objects', () => {
     assert.equal(codeOf(rawRes.body), 'InvalidRange');
   });
 
+  test('objects just under and over the whole-read size read back byte-exact, whole and ranged', async () => {
+    for (const size of [SMALL_READ_BYTES - 1, SMALL_READ_BYTES, SMALL_READ_BYTES + 1, 3 * SMALL_READ_BYTES]) {
+      const data = randomBytes(size);
+      await s3.send(new PutObjectCommand({ Bucket: b, Key: `sized/${size}`, Body: data }));
+      assert.ok((await getBytes({ Bucket: b, Key: `sized/${size}` })).body.equals(data), `${size} bytes`);
+      const middle = await getBytes({ Bucket: b, Key: `sized/${size}`, Range: `bytes=1-${size - 2}` });
+      assert.ok(middle.body.equals(data.subarray(1, size - 1)), `bytes 1-${size - 2} of ${size}`);
+    }
+  });
+
+  test('a small object whose content file was cut short → 500 InternalError, and the server goes on', async () => {
+    const data = randomBytes(5000);
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'cut', Body: data }));
+    const stored = await new S3Repository(srv.app.ctx.store).getObject(b, 'cut');
+    await fsp.truncate((srv.app.ctx.blobs as LocalBlobStore).pathOf(stored!.blobs[0]!.blobId), 100);
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'cut' })), 500, 'InternalError');
+    assert.deepEqual((await getBytes({ Bucket: b, Key: 'cut', Range: 'bytes=0-99' })).body, data.subarray(0, 100));
+  });
+
   test('delete, NoSuchKey, NoSuchBucket', async () => {
     await s3.send(new PutObjectCommand({ Bucket: b, Key: 'gone', Body: 'x' }));
     await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'gone' }));
@@ -815,6 +838,8 @@ describe('multipart upload', () => {
     const start = 5 * MiB - 100;
     const across = await getBytes({ Bucket: b, Key: 'big/object.bin', Range: `bytes=${start}-${start + 10 * MiB}` });
     assert.ok(across.body.equals(whole.subarray(start, start + 10 * MiB + 1)), 'range across two part boundaries');
+    const small = await getBytes({ Bucket: b, Key: 'big/object.bin', Range: `bytes=${start}-${start + 299}` });
+    assert.ok(small.body.equals(whole.subarray(start, start + 300)), 'small range across a part boundary');
     const tail = await getBytes({ Bucket: b, Key: 'big/object.bin', Range: 'bytes=-12400' });
     assert.ok(tail.body.equals(whole.subarray(whole.length - 12400)));
     const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'big/object.bin' }));

@@ -99,6 +99,19 @@ describe(`blobs (${backend})`, () => {
     assert.deepEqual(await fsp.readdir(path.join(store.dataDir, 'blobs', 'tmp')), []);
   });
 
+  test('readSync reads an inclusive byte range whole; a range past the end and a missing blob throw', async () => {
+    const content = Buffer.from('0123456789'.repeat(1000));
+    const b = await blobs.put(Readable.from([content]));
+    assert.deepEqual(blobs.readSync(b.id, { start: 0, end: content.length - 1 }), content);
+    assert.equal(blobs.readSync(b.id, { start: 9995, end: 9999 }).toString(), '56789');
+    assert.equal(blobs.readSync(b.id, { start: 3, end: 3 }).toString(), '3');
+    assert.throws(() => blobs.readSync(b.id, { start: 9990, end: 10_000 }), /shorter than the byte range/);
+    assert.throws(() => blobs.readSync(b.id, { start: 5, end: 2 }), RangeError);
+    assert.throws(() => blobs.readSync('../../etc/passwd', { start: 0, end: 1 }), InvalidBlobIdError);
+    await blobs.delete(b.id);
+    assert.throws(() => blobs.readSync(b.id, { start: 0, end: 1 }), { code: 'ENOENT' });
+  });
+
   test('stat / delete / open of a missing blob; invalid ids are refused', async () => {
     const b = await blobs.put(Readable.from([Buffer.from('x')]));
     assert.equal(await blobs.delete(b.id), true);

@@ -77,7 +77,11 @@ export const invalidArgument = (message: string, name?: string, value?: string):
 
 /** The bucket, which must exist and belong to the caller's account. */
 export async function ownedBucket(call: S3Call, name = call.bucket): Promise<BucketRow> {
-  const b = await call.repo.getBucket(name);
+  return checkOwned(call, await call.repo.getBucket(name), name);
+}
+
+/** A bucket row read otherwise (or undefined when missing), checked as `ownedBucket` does. */
+export function checkOwned(call: S3Call, b: BucketRow | undefined, name = call.bucket): BucketRow {
   if (!b) throw noSuchBucket(name);
   if (b.account_id !== call.identity.accountId) throw accessDenied();
   return b;

@@ -36,6 +36,9 @@ export class ContentGone extends Error {}
 /** Segments (streams opened up front) beyond this many are opened as the reader gets to them. */
 const EAGER_OPEN = 64;
 
+/** Content up to this many bytes is read whole (`readSmall`) instead of streamed. */
+export const SMALL_READ_BYTES = 64 * 1024;
+
 export class ObjectContent {
   private readonly pins = new Map<string, number>();
   private readonly deferred = new Set<string>();
@@ -104,6 +107,30 @@ export class ObjectContent {
       await this.blobs.delete(id);
     } catch (err) {
       this.logger.warn({ err, blob: id }, 'could not delete replaced object content; garbage collection will');
+    }
+  }
+
+  /**
+   * The segments' bytes in one buffer, read at once (synchronously, see `BlobStore.readSync`),
+   * when the store can and they total at most SMALL_READ_BYTES; null otherwise: stream them with
+   * `open`. Nothing else runs during the read, so a concurrent overwrite cannot delete the blobs
+   * half-way: they are there (`ContentGone` otherwise) and need no pin.
+   */
+  readSmall(segments: readonly Segment[]): Buffer | null {
+    const blobs = this.blobs;
+    if (!blobs.readSync) return null;
+    let total = 0;
+    for (const s of segments) total += s.end - s.start + 1;
+    if (total > SMALL_READ_BYTES) return null;
+    try {
+      if (segments.length === 1) {
+        const s = segments[0] as Segment;
+        return blobs.readSync(s.blobId, s);
+      }
+      return Buffer.concat(segments.map((s) => (blobs.readSync as NonNullable<BlobStore['readSync']>).call(blobs, s.blobId, s)));
+    } catch (e) {
+      if (isEnoent(e)) throw new ContentGone();
+      throw e;
     }
   }
 

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { S3Error } from './auth.js';
 import { isChecksumAlgorithm, type ChecksumAlgorithm } from './checksums.js';
 import {
+  checkOwned,
   checksumElements,
   checksumHeaders,
   invalidArgument,
@@ -208,10 +209,13 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
 const READ_ATTEMPTS = 5;
 
 async function readObject(call: S3Call, head: boolean): Promise<S3Reply> {
-  await ownedBucket(call);
-  checkKey(call.key);
   for (let attempt = 1; ; attempt++) {
-    const obj = await call.repo.getObject(call.bucket, call.key);
+    const found = await call.repo.getBucketAndObject(call.bucket, call.key);
+    if (attempt === 1) {
+      checkOwned(call, found.bucket);
+      checkKey(call.key);
+    }
+    const obj = found.object;
     if (!obj) throw noSuchKey(call.key);
     const row = obj.row;
     const size = Number(row.size);
@@ -234,12 +238,23 @@ async function readObject(call: S3Call, head: boolean): Promise<S3Reply> {
     if (range) headers['content-range'] = `bytes ${start}-${end}/${size}`;
     const status = range ? 206 : 200;
     if (head) return { status, headers };
-    const opened = await openContent(call, obj, start, end);
+    const opened = readSmallContent(call, obj, start, end) ?? (await openContent(call, obj, start, end));
     if (opened === 'gone') {
       if (attempt < READ_ATTEMPTS) continue;
       throw new S3Error(503, 'SlowDown', 'Please reduce your request rate.');
     }
     return { status, headers, body: opened };
+  }
+}
+
+/** Bytes start..end of a small object read whole (ContentGone: 'gone'); null when it must be streamed. */
+function readSmallContent(call: S3Call, obj: StoredObject, start: number, end: number): Buffer | 'gone' | null {
+  if (obj.blobs.reduce((n, b) => n + b.size, 0) !== Number(obj.row.size)) return 'gone';
+  try {
+    return call.content.readSmall(segmentsFor(obj.blobs, start, end));
+  } catch (e) {
+    if (e instanceof ContentGone) return 'gone';
+    throw e;
   }
 }
 

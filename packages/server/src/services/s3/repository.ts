@@ -17,6 +17,7 @@ import type { Kysely, Transaction } from 'kysely';
 import type { Store } from '../../store/db.js';
 import type { BlobInfo } from '../../store/blobs.js';
 import { asDb, type Dialect, type Executor } from '../../store/schema.js';
+import { prepared } from '../../store/prepared.js';
 import type { S3BucketsTable, S3Database, S3ObjectsTable, S3PartsTable, S3UploadsTable } from './tables.js';
 
 type Trx = Transaction<S3Database>;
@@ -50,6 +51,32 @@ export const newVersionId = (): string => randomBytes(16).toString('hex');
 export const newUploadId = (now: number): string =>
   now.toString(16).padStart(12, '0') + randomBytes(24).toString('base64url');
 
+/** The two lookups of every object request, compiled once (store/prepared.ts). */
+const bucketByName = prepared((db: Kysely<S3Database>, name: string) => db.selectFrom('s3_buckets').selectAll().where('name', '=', name));
+const objectWithBlobs = prepared((db: Kysely<S3Database>, bucket: string, key: string) =>
+  db
+    .selectFrom('s3_objects as o')
+    .leftJoin('s3_object_blobs as l', 'l.version', 'o.version')
+    .selectAll('o')
+    .select(['l.blob_id as blob_id', 'l.size as blob_size', 'l.seq as seq'])
+    .where('o.bucket', '=', bucket)
+    .where('o.key', '=', key)
+    .orderBy('l.seq'),
+);
+
+/** A GET's or HEAD's bucket and object (with its blobs) in one statement: one snapshot, one round trip. */
+const bucketAndObject = prepared((db: Kysely<S3Database>, bucket: string, key: string) =>
+  db
+    .selectFrom('s3_buckets as b')
+    .leftJoin('s3_objects as o', (j) => j.onRef('o.bucket', '=', 'b.name').on('o.key', '=', key))
+    .leftJoin('s3_object_blobs as l', 'l.version', 'o.version')
+    .select(['b.account_id as bucket_account_id', 'b.region as bucket_region', 'b.created_at as bucket_created_at'])
+    .selectAll('o')
+    .select(['l.blob_id as blob_id', 'l.size as blob_size', 'l.seq as seq'])
+    .where('b.name', '=', bucket)
+    .orderBy('l.seq'),
+);
+
 export class BucketGone extends Error {}
 export class UploadGone extends Error {}
 
@@ -70,8 +97,8 @@ export class S3Repository {
 
   /* ------------------------------------------------------------------ buckets --- */
 
-  getBucket(name: string): Promise<BucketRow | undefined> {
-    return this.db.selectFrom('s3_buckets').selectAll().where('name', '=', name).executeTakeFirst();
+  async getBucket(name: string): Promise<BucketRow | undefined> {
+    return (await bucketByName(this.db, name))[0];
   }
 
   listBuckets(accountId: string, opts: { prefix?: string; after?: string; limit?: number } = {}): Promise<BucketRow[]> {
@@ -137,21 +164,34 @@ export class S3Repository {
    * from either side of a concurrent overwrite.
    */
   async getObject(bucket: string, key: string): Promise<StoredObject | undefined> {
-    const rows = await this.db
-      .selectFrom('s3_objects as o')
-      .leftJoin('s3_object_blobs as l', 'l.version', 'o.version')
-      .selectAll('o')
-      .select(['l.blob_id as blob_id', 'l.size as blob_size', 'l.seq as seq'])
-      .where('o.bucket', '=', bucket)
-      .where('o.key', '=', key)
-      .orderBy('l.seq')
-      .execute();
+    const rows = await objectWithBlobs(this.db, bucket, key);
     const first = rows[0];
     if (!first) return undefined;
     const { blob_id: _b, blob_size: _s, seq: _q, ...row } = first;
     const blobs: ObjectBlob[] = [];
     for (const r of rows) if (r.blob_id !== null) blobs.push({ blobId: r.blob_id, size: Number(r.blob_size) });
     return { row, blobs };
+  }
+
+  /**
+   * The bucket and the current object of `key` in it with its blobs (as `getBucket` and
+   * `getObject`), read in ONE statement.
+   */
+  async getBucketAndObject(bucket: string, key: string): Promise<{ bucket?: BucketRow; object?: StoredObject }> {
+    const rows = await bucketAndObject(this.db, bucket, key);
+    const first = rows[0];
+    if (!first) return {};
+    const b: BucketRow = {
+      name: bucket,
+      account_id: first.bucket_account_id,
+      region: first.bucket_region,
+      created_at: first.bucket_created_at,
+    };
+    if (first.version === null) return { bucket: b };
+    const { bucket_account_id: _a, bucket_region: _r, bucket_created_at: _c, blob_id: _b, blob_size: _s, seq: _q, ...row } = first;
+    const blobs: ObjectBlob[] = [];
+    for (const r of rows) if (r.blob_id !== null) blobs.push({ blobId: r.blob_id, size: Number(r.blob_size) });
+    return { bucket: b, object: { row: row as ObjectRow, blobs } };
   }
 
   /** The blobs of an object version (rows removed) and the object row. */

@@ -1,14 +1,12 @@
 /**
  * AWS Signature Version 4 verification for the S3 API: the `Authorization: AWS4-HMAC-SHA256 …`
- * header form and the presigned query form. The expected signature is computed by the AWS SDK's
- * own signer (`SignatureV4` from @smithy/signature-v4) over the request as received, so client
- * and server canonicalise alike. Errors are the ones S3 answers with.
+ * header form and the presigned query form. The expected signature is computed over the request
+ * as received exactly as the AWS SDK's own signer (`SignatureV4` from @smithy/signature-v4)
+ * computes it, so client and server canonicalise alike (a test holds the two together). Errors
+ * are the ones S3 answers with.
  */
-import { timingSafeEqual } from 'node:crypto';
+import crypto, { createHash, createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { Hash } from '@smithy/hash-node';
-import { HttpRequest, type HeaderBag, type IHttpRequest } from '@smithy/protocol-http';
-import { SignatureV4, createScope, getSigningKey } from '@smithy/signature-v4';
 import type { Iam, ResolvedKey } from '../../iam/iam.js';
 import { DEFAULT_S3_REGION } from '../../config.js';
 import { S3Error, type PayloadMode, type SigV4Input, type VerifiedRequest } from './auth.js';
@@ -27,8 +25,6 @@ export const STREAMING_SIGNED_TRAILER = 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAI
 
 const SIGNATURE_MISMATCH =
   'The request signature we calculated does not match the signature you provided. Check your key and signing method.';
-
-const sha256 = Hash.bind(null, 'sha256');
 
 /* ------------------------------------------------------------------------ parsing --- */
 
@@ -64,8 +60,24 @@ function headerValue(h: IncomingHttpHeaders, name: string): string | undefined {
 
 const AMZ_DATE_RE = /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/;
 
+/**
+ * Dates already parsed: every request of the same second (and every credential of the same day)
+ * carries the same text. Bounded: emptied when full.
+ */
+const parsedAmzDates = new Map<string, number>();
+
 /** `yyyymmddThhmmssZ` → ms since epoch, or NaN. */
 export function parseAmzDate(s: string): number {
+  let t = parsedAmzDates.get(s);
+  if (t === undefined) {
+    t = parseAmzDateText(s);
+    if (parsedAmzDates.size >= 256) parsedAmzDates.clear();
+    parsedAmzDates.set(s, t);
+  }
+  return t;
+}
+
+function parseAmzDateText(s: string): number {
   const m = AMZ_DATE_RE.exec(s);
   if (!m) return NaN;
   const [, y, mo, d, h, mi, se] = m.map(Number) as [number, number, number, number, number, number, number];
@@ -77,8 +89,14 @@ export function parseAmzDate(s: string): number {
   return t;
 }
 
+let lastAmzDate = { ms: NaN, text: '' };
+
+/** ms since epoch → `yyyymmddThhmmssZ` (the last one is kept: requests of one second share it). */
 function toAmzDate(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  if (ms !== lastAmzDate.ms) {
+    lastAmzDate = { ms, text: new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '') };
+  }
+  return lastAmzDate.text;
 }
 
 /** Split a raw query string into decoded name/value pairs (`a` alone is `a=`). */
@@ -287,41 +305,170 @@ function checkContentSha256(value: string): void {
 
 /* ----------------------------------------------------------------------- signing --- */
 
-/**
- * The SDK signer, recording the canonical request and string to sign it produced (S3 returns
- * them in a SignatureDoesNotMatch body), and able to sign a request whose signed headers include
- * `date` (which `sign()` always strips).
+/*
+ * The canonical request, string to sign and signature, computed here as the AWS SDK's signer
+ * (@smithy/signature-v4 `sign()` and `presign()`, with `uriEscapePath: false`) computes them for
+ * the request as received; test/s3/sigv4-equality.test.ts proves both agree on generated
+ * requests. Written out instead of calling the SDK's signer, which costs several times more per
+ * request (a request object cloned several times, async hashing, a key cache keyed by another HMAC).
  */
-class RecordingSigner extends SignatureV4 {
-  canonicalRequest = '';
-  stringToSign = '';
 
-  protected override createCanonicalRequest(request: IHttpRequest, canonicalHeaders: HeaderBag, payloadHash: string): string {
-    this.canonicalRequest = super.createCanonicalRequest(request, canonicalHeaders, payloadHash);
-    return this.canonicalRequest;
-  }
+const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
 
-  protected override async createStringToSign(
-    longDate: string,
-    credentialScope: string,
-    canonicalRequest: string,
-    algorithmIdentifier: string,
-  ): Promise<string> {
-    this.stringToSign = await super.createStringToSign(longDate, credentialScope, canonicalRequest, algorithmIdentifier);
-    return this.stringToSign;
-  }
+/** Hex SHA-256 of a string: the one-shot `crypto.hash` where Node has it (20.12+), which costs half. */
+const sha256Hex: (data: string) => string =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha256', data, 'hex')
+    : (data) => createHash('sha256').update(data, 'utf8').digest('hex');
 
-  /** Sign exactly the given headers (all of them) and query, with no header removed or added. */
-  async signVerbatim(request: IHttpRequest, payloadHash: string, amzDate: string, scope: string, signingDate: Date) {
-    const names = new Set(Object.keys(request.headers));
-    const canonicalHeaders: HeaderBag = {};
-    for (const name of [...names].sort()) {
-      canonicalHeaders[name] = (request.headers[name] ?? '').replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').trim();
+/** Signing keys kept, by secret, date, region and service (least recently derived evicted first). */
+export const SIGNING_KEY_CACHE_SIZE = 1024;
+/** Each key as bytes and as a KeyObject (an HMAC keyed with a KeyObject starts faster). */
+const signingKeys = new Map<string, { bytes: Buffer; object: KeyObject }>();
+
+function cachedSigningKey(secret: string, shortDate: string, region: string, service: string): { bytes: Buffer; object: KeyObject } {
+  const id = `${shortDate}/${region}/${service}/${secret}`;
+  let key = signingKeys.get(id);
+  if (key === undefined) {
+    const bytes = hmac(hmac(hmac(hmac(`AWS4${secret}`, shortDate), region), service), 'aws4_request');
+    key = { bytes, object: createSecretKey(bytes) };
+    if (signingKeys.size >= SIGNING_KEY_CACHE_SIZE) {
+      const oldest = signingKeys.keys().next();
+      if (!oldest.done) signingKeys.delete(oldest.value);
     }
-    const canonical = this.createCanonicalRequest(request, canonicalHeaders, payloadHash);
-    const toSign = await this.createStringToSign(amzDate, scope, canonical, SIGV4_ALGORITHM);
-    return this.sign(toSign, { signingDate });
+    signingKeys.set(id, key);
   }
+  return key;
+}
+
+/**
+ * The SigV4 signing key (`AWS4<secret>` HMAC'd with the date, region, service and
+ * `aws4_request`), derived once per secret, date, region and service and then reused.
+ */
+export function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
+  return cachedSigningKey(secret, shortDate, region, service).bytes;
+}
+
+const UNRESERVED = /^[A-Za-z0-9\-_.~]*$/;
+
+/** RFC 3986 strict percent-encoding, as SigV4 wants (everything but A-Z a-z 0-9 - _ . ~). */
+function strictEncode(s: string): string {
+  if (UNRESERVED.test(s)) return s;
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+/**
+ * The canonical query: names and values strictly encoded, sorted by name, the values of a
+ * repeated name sorted too; `X-Amz-Signature` (any case) left out. `set` replaces parameters
+ * (presigned form: the values the signer writes itself).
+ */
+function canonicalQuery(pairs: ReadonlyArray<readonly [string, string]>, set?: ReadonlyArray<readonly [string, string]>): string {
+  if (pairs.length === 0 && !set) return '';
+  const byName = new Map<string, string[]>();
+  for (const [k, v] of pairs) {
+    const list = byName.get(k);
+    if (list) list.push(v);
+    else byName.set(k, [v]);
+  }
+  if (set) for (const [k, v] of set) byName.set(k, [v]);
+  const parts: Array<[string, string]> = [];
+  for (const [k, values] of byName) {
+    if (k.toLowerCase() === 'x-amz-signature') continue;
+    const ek = strictEncode(k);
+    const encoded = values.map((v) => `${ek}=${strictEncode(v)}`);
+    if (encoded.length > 1) encoded.sort();
+    parts.push([ek, encoded.join('&')]);
+  }
+  parts.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return parts.map((p) => p[1]).join('&');
+}
+
+const NEEDS_FOLDING = /[\r\n\t]|^ | $| {2}/;
+
+/** A header value in the canonical request: line breaks and runs of blanks become one space, trimmed. */
+function foldValue(v: string): string {
+  return NEEDS_FOLDING.test(v) ? v.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '') : v;
+}
+
+/** As `foldValue`, then trimmed of any white space (the form a signed `Date` header is verified in). */
+function foldValueTrim(v: string): string {
+  return v.replace(/[\r\n]/g, ' ').replace(/[ \t]+/g, ' ').trim();
+}
+
+/**
+ * How the canonical request is formed:
+ * - `header`: the Authorization header form, as the SDK's `sign()` does: `authorization` is never
+ *   a canonical header, `x-amz-date` (when listed) carries the signing time;
+ * - `query`: the presigned form, as `presign()` does: nor is `x-amz-date`, and the X-Amz-*
+ *   parameters carry the values the signer writes (sorted signed-header list included);
+ * - `verbatim`: a request that signed `date` (which the SDK's signer never signs): the listed
+ *   headers and the query exactly as received.
+ */
+type CanonicalForm = 'header' | 'query' | 'verbatim';
+
+interface CanonicalHeaders {
+  names: string[];
+  lines: string;
+}
+
+function canonicalHeaders(form: CanonicalForm, auth: ParsedAuth, headers: IncomingHttpHeaders, contentSha256: string, longDate: string): CanonicalHeaders {
+  const seen = new Set<string>();
+  const entries: Array<[string, string]> = [];
+  for (const name of auth.signedHeaders) {
+    if (seen.has(name)) continue;
+    seen.add(name);
+    let v: string | undefined;
+    if (form === 'verbatim') {
+      v = headerValue(headers, name);
+      if (v !== undefined) entries.push([name, foldValueTrim(v)]);
+      continue;
+    }
+    if (name === 'authorization' || (name === 'x-amz-date' && form === 'query')) continue;
+    if (name === 'x-amz-date') v = longDate;
+    else if (name === 'x-amz-content-sha256') v = contentSha256;
+    else {
+      v = headerValue(headers, name);
+      if (v !== undefined) v = foldValue(v);
+    }
+    if (v !== undefined) entries.push([name, v]);
+  }
+  // Clients list them sorted already (SigV4 asks them to); sort when one did not.
+  for (let i = 1; i < entries.length; i++) {
+    if ((entries[i - 1] as [string, string])[0] > (entries[i] as [string, string])[0]) {
+      entries.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      break;
+    }
+  }
+  const names: string[] = [];
+  let lines = '';
+  for (const [n, v] of entries) {
+    lines += names.length === 0 ? `${n}:${v}` : `\n${n}:${v}`;
+    names.push(n);
+  }
+  return { names, lines };
+}
+
+interface Signed {
+  signature: string;
+  canonicalRequest: string;
+  stringToSign: string;
+}
+
+/** The expected signature of a request whose path is `path` (one of `pathCandidates`). */
+function expectedSignature(
+  method: string,
+  path: string,
+  query: string,
+  headers: CanonicalHeaders,
+  contentSha256: string,
+  requestDate: string,
+  scope: string,
+  key: KeyObject,
+): Signed {
+  const canonicalRequest = `${method}\n${path}\n${query}\n${headers.lines}\n\n${headers.names.join(';')}\n${contentSha256}`;
+  const hashed = sha256Hex(canonicalRequest);
+  const stringToSign = `${SIGV4_ALGORITHM}\n${requestDate}\n${scope}\n${hashed}`;
+  return { signature: createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex'), canonicalRequest, stringToSign };
 }
 
 function safeEqual(a: string, b: string): boolean {
@@ -330,42 +477,23 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** RFC 3986 strict percent-encoding, as SigV4 wants (everything but A-Z a-z 0-9 - _ . ~). */
-function strictEncode(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase());
-}
-
 /**
  * The path forms to try: as received (what the AWS SDKs sign, since S3 paths are not
  * double-encoded), then each segment decoded and strictly re-encoded, for clients that send a
  * character unencoded (or encoded) where their signer did the opposite.
  */
-function pathCandidates(rawPath: string): string[] {
-  const out = [rawPath];
+function* pathCandidates(rawPath: string): Generator<string> {
+  yield rawPath;
+  let normalized: string;
   try {
-    const normalized = rawPath
+    normalized = rawPath
       .split('/')
       .map((seg) => strictEncode(decodeURIComponent(seg)))
       .join('/');
-    if (normalized !== rawPath) out.push(normalized);
   } catch {
-    /* undecodable path: only the wire form can match */
+    return; // undecodable path: only the wire form can match
   }
-  return out;
-}
-
-function splitHost(host: string): { hostname: string; port: number | undefined } {
-  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host);
-  return { hostname: m?.[1] ?? host, port: m?.[2] !== undefined ? Number(m[2]) : undefined };
-}
-
-function queryRecord(pairs: Array<[string, string]>): Record<string, string | string[]> {
-  const q: Record<string, string | string[]> = Object.create(null) as Record<string, string | string[]>;
-  for (const [k, v] of pairs) {
-    const prev = q[k];
-    q[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
-  }
-  return q;
+  if (normalized !== rawPath) yield normalized;
 }
 
 /** x-amz-* headers S3 does not require to be signed (their values are bound by the string to sign or unused). */
@@ -429,13 +557,13 @@ export async function verifySigV4(
     });
   }
 
-  const serverTime = new Date(now).toISOString();
+  const serverTime = () => new Date(now).toISOString();
   if (auth.presigned) {
     if (now > auth.time + auth.expires * 1000) {
       throw new S3Error(403, 'AccessDenied', 'Request has expired', {
         'X-Amz-Expires': String(auth.expires),
         Expires: new Date(auth.time + auth.expires * 1000).toISOString(),
-        ServerTime: serverTime,
+        ServerTime: serverTime(),
       });
     }
     if (auth.time - now > MAX_SKEW_MS) throw new S3Error(403, 'AccessDenied', 'Request is not valid yet');
@@ -444,7 +572,7 @@ export async function verifySigV4(
       403,
       'RequestTimeTooSkewed',
       'The difference between the request time and the current time is too large.',
-      { RequestTime: auth.timeText, ServerTime: serverTime, MaxAllowedSkewMilliseconds: String(MAX_SKEW_MS) },
+      { RequestTime: auth.timeText, ServerTime: serverTime(), MaxAllowedSkewMilliseconds: String(MAX_SKEW_MS) },
     );
   }
 
@@ -460,58 +588,35 @@ export async function verifySigV4(
   }
 
   const { region, service, shortDate } = auth.credential;
-  const credentials = { accessKeyId: auth.credential.accessKeyId, secretAccessKey: key.secret };
-  const signer = new RecordingSigner({ credentials, region, service, sha256, uriEscapePath: false, applyChecksum: false });
-  const signingDate = new Date(auth.time);
-  const scope = createScope(shortDate, region, service);
+  // The signing time as the SDK's signer formats it: the date of the key and of the scope, the
+  // time in the string to sign (but a verbatim `date`-signed request keeps its own texts).
+  const longDate = toAmzDate(auth.time);
+  const signingScope = `${longDate.slice(0, 8)}/${region}/${service}/aws4_request`;
+  const signing = cachedSigningKey(key.secret, longDate.slice(0, 8), region, service).object;
+  const form: CanonicalForm = signedSet.has('date') ? 'verbatim' : auth.presigned ? 'query' : 'header';
+  const headerSet = canonicalHeaders(form, auth, headers, contentSha256, longDate);
+  const canonicalQueryText =
+    form === 'header'
+      ? canonicalQuery(query)
+      : form === 'verbatim'
+        ? canonicalQuery(auth.presigned ? auth.query : query)
+        : canonicalQuery(auth.query, [
+            ['X-Amz-Algorithm', SIGV4_ALGORITHM],
+            ['X-Amz-Credential', `${auth.credential.accessKeyId}/${signingScope}`],
+            ['X-Amz-Date', longDate],
+            ['X-Amz-Expires', String(auth.expires)],
+            ['X-Amz-SignedHeaders', headerSet.names.join(';')],
+          ]);
+  const requestDate = form === 'verbatim' ? auth.amzDate : longDate;
+  const scope = form === 'verbatim' ? `${shortDate}/${region}/${service}/aws4_request` : signingScope;
+  const method = input.method.toUpperCase();
 
-  // The request as the client signed it: only the headers it listed, plus the payload hash
-  // header smithy reads (kept out of the canonical headers unless listed).
-  const signedHeaders: Record<string, string> = {};
-  for (const name of auth.signedHeaders) {
-    const v = headerValue(headers, name);
-    if (v !== undefined) signedHeaders[name] = v;
-  }
-  const reqHeaders: Record<string, string> = { ...signedHeaders, 'x-amz-content-sha256': contentSha256 };
-  const names = new Set([...Object.keys(reqHeaders), 'x-amz-date', 'x-amz-content-sha256', 'x-amz-security-token']);
-  const unsignableHeaders = new Set([...names].filter((n) => !signedSet.has(n)));
-  const signableHeaders = new Set(auth.signedHeaders);
-  const { hostname, port } = splitHost(headerValue(headers, 'host') ?? '');
-  const queryObj = queryRecord(auth.presigned ? auth.query : query);
-
-  let first: { canonicalRequest: string; stringToSign: string } | undefined;
+  let first: Signed | undefined;
   for (const path of pathCandidates(input.rawPath)) {
-    const request = new HttpRequest({
-      method: input.method.toUpperCase(),
-      protocol: 'http:',
-      hostname,
-      port,
-      path,
-      query: queryObj,
-      headers: { ...reqHeaders },
-    });
-    let expected: string;
-    if (signedSet.has('date')) {
-      // sign()/presign() always strip `date`; sign the listed headers verbatim instead.
-      const verbatim = new HttpRequest({ ...request, headers: { ...signedHeaders } });
-      expected = await signer.signVerbatim(verbatim, contentSha256, auth.amzDate, scope, signingDate);
-    } else if (auth.presigned) {
-      const signed = await signer.presign(request, {
-        signingDate,
-        expiresIn: auth.expires,
-        signableHeaders,
-        unsignableHeaders,
-        unhoistableHeaders: new Set(Object.keys(reqHeaders)),
-      });
-      const sig = signed.query?.['X-Amz-Signature'];
-      expected = typeof sig === 'string' ? sig : '';
-    } else {
-      const signed = await signer.sign(request, { signingDate, signableHeaders, unsignableHeaders });
-      expected = /Signature=([0-9a-f]+)/.exec(signed.headers['authorization'] ?? '')?.[1] ?? '';
-    }
-    first ??= { canonicalRequest: signer.canonicalRequest, stringToSign: signer.stringToSign };
-    if (expected !== '' && safeEqual(expected, auth.signature)) {
-      return { key, region, presigned: auth.presigned, payload: await payloadMode(contentSha256, headers, auth, key, scope) };
+    const expected = expectedSignature(method, path, canonicalQueryText, headerSet, contentSha256, requestDate, scope, signing);
+    first ??= expected;
+    if (safeEqual(expected.signature, auth.signature)) {
+      return { key, region, presigned: auth.presigned, payload: payloadMode(contentSha256, headers, auth, key) };
     }
   }
   throw new S3Error(403, 'SignatureDoesNotMatch', SIGNATURE_MISMATCH, {
@@ -522,13 +627,8 @@ export async function verifySigV4(
   });
 }
 
-async function payloadMode(
-  contentSha256: string,
-  headers: IncomingHttpHeaders,
-  auth: ParsedAuth,
-  key: ResolvedKey,
-  scope: string,
-): Promise<PayloadMode> {
+/** How the body's integrity is declared; a streaming-signed body gets the key and scope of its chunk signatures. */
+function payloadMode(contentSha256: string, headers: IncomingHttpHeaders, auth: ParsedAuth, key: ResolvedKey): PayloadMode {
   if (/^[0-9a-fA-F]{64}$/.test(contentSha256)) return { kind: 'sha256', hex: contentSha256.toLowerCase() };
   switch (contentSha256) {
     case UNSIGNED_PAYLOAD:
@@ -538,20 +638,13 @@ async function payloadMode(
     case STREAMING_SIGNED:
     case STREAMING_SIGNED_TRAILER: {
       const { shortDate, region, service } = auth.credential;
-      const signingKey = await getSigningKey(
-        sha256,
-        { accessKeyId: auth.credential.accessKeyId, secretAccessKey: key.secret },
-        shortDate,
-        region,
-        service,
-      );
       return {
         kind: 'streaming-signed',
         trailer: contentSha256 === STREAMING_SIGNED_TRAILER ? trailerNames(headers) : [],
         seedSignature: auth.signature,
-        signingKey,
+        signingKey: signingKey(key.secret, shortDate, region, service),
         amzDate: auth.amzDate,
-        scope,
+        scope: `${shortDate}/${region}/${service}/aws4_request`,
       };
     }
     default:
