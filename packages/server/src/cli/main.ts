@@ -485,5 +485,7 @@ async function main(argv: string[]): Promise<void> {
 main(process.argv.slice(2)).catch((e: unknown) => {
   const msg = e instanceof Error ? e.message : String(e);
   process.stderr.write(`stockade: ${msg.split('\n')[0]}\n`);
+  // STOCKADE_DEBUG=1: where it came from too (the test suite sets it for the servers it starts).
+  if (process.env.STOCKADE_DEBUG === '1' && e instanceof Error && !(e instanceof UsageError)) process.stderr.write(`${e.stack ?? ''}\n`);
   process.exit(e instanceof UsageError ? 2 : 1);
 });

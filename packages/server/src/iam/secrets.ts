@@ -5,7 +5,7 @@
  * with `deriveKey`, so the master key itself is used for one thing only.
  */
 import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, mkdirSync, linkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 export class SecretBox {
@@ -30,12 +30,18 @@ export class SecretBox {
     }
     mkdirSync(dataDir, { recursive: true });
     const key = randomBytes(32);
-    // 'wx': never overwrite a key another process wrote a moment ago.
+    // Written whole to a private temporary file, then linked into place: `link` creates the name
+    // only if it is absent, atomically, so a process starting at the same moment either wins or
+    // reads the complete key another process wrote (never an empty, half-written file).
+    const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    writeFileSync(tmp, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx', flush: true });
     try {
-      writeFileSync(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' });
+      linkSync(tmp, file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return SecretBox.fromEnvOrFile(dataDir, env);
       throw e;
+    } finally {
+      unlinkSync(tmp);
     }
     return new SecretBox(key);
   }

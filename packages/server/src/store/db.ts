@@ -286,13 +286,33 @@ export async function openDatabase(opts: OpenDatabaseOptions): Promise<Store> {
   return openSqlite(opts.dataDir, opts.logger);
 }
 
+/**
+ * Switches the database to WAL mode (kept in the file, so later opens find it set). Changing the
+ * journal mode needs the database to itself for a moment and SQLite answers SQLITE_BUSY at once,
+ * without waiting on busy_timeout, when another process is opening the same new database at the
+ * same time (two servers started together on one data directory): retried for up to 10 s.
+ */
+function useWal(sqlite: Sqlite.Database): void {
+  const deadline = Date.now() + 10_000;
+  for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+    try {
+      if (sqlite.pragma('journal_mode', { simple: true }) !== 'wal') sqlite.pragma('journal_mode = WAL');
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code !== 'string' || !code.startsWith('SQLITE_BUSY') || Date.now() > deadline) throw err;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, wait);
+    }
+  }
+}
+
 function openSqlite(dataDir: string, logger: OpenDatabaseOptions['logger']): Store {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, SQLITE_FILE_NAME);
   const sqlite = new Sqlite(file);
   try {
     sqlite.pragma('busy_timeout = 5000'); // first, so the following pragmas wait for other processes
-    sqlite.pragma('journal_mode = WAL');
+    useWal(sqlite);
     sqlite.pragma('synchronous = FULL');
     sqlite.pragma('foreign_keys = ON');
   } catch (err) {

@@ -121,7 +121,8 @@ export class ServeProcess {
 
   constructor(args: string[], opts: RunOptions = {}) {
     this.child = spawn(process.execPath, [CLI, 'serve', ...args], {
-      env: opts.env ?? cliEnv(),
+      // A server that fails to start prints the stack as well as the message.
+      env: { STOCKADE_DEBUG: '1', ...(opts.env ?? cliEnv()) },
       cwd: opts.cwd ?? REPO_ROOT,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
