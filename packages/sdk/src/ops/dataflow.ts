@@ -8,6 +8,12 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { op, Nullable, MAX_ID, type DocumentedError } from './types.js';
 
+/**
+ * Every Data Flow operation needs a fence-admin (or owner) key. A job reads and writes any bucket
+ * and database connection of the account, so a box-user key (an analyst, who receives data only
+ * through imports and releases it only through reviewed exports, and is refused by S3) must not
+ * reach it either. The reference documents no roles; Stockade's choice.
+ */
 const ncp = { service: 'dataflow', auth: 'ncp-v2' } as const;
 
 export const DATAFLOW_ERRORS = {
@@ -221,7 +227,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/stats/executions',
     summary: 'Total / completed / failed execution counts in a window',
-    role: 'box-user',
+    role: 'fence-admin',
     query: StatsWindow,
     response: Type.Object({ totalCount: Type.Integer(), completedCount: Type.Integer(), failedCount: Type.Integer() }),
     errors: [E.badParameter],
@@ -233,7 +239,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/stats/executions-interval',
     summary: 'Daily execution counts in a window',
-    role: 'box-user',
+    role: 'fence-admin',
     query: StatsWindow,
     response: Type.Object({
       result: Type.Array(Type.Object({ totalCount: Type.Integer(), startDate: Type.String(), endDate: Type.String() })),
@@ -248,7 +254,7 @@ export const dataflowOps = {
     path: '/api/v1/stats/executions-times',
     aliasPaths: ['/api/v1/stats/execution-times'],
     summary: 'Execution time series (epoch-ms points)',
-    role: 'box-user',
+    role: 'fence-admin',
     query: StatsWindow,
     response: Type.Object({
       result: Type.Array(Type.Object({ time: Type.Integer({ description: 'epoch milliseconds' }), value: Type.Integer() })),
@@ -263,7 +269,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/workflows',
     summary: 'List workflows',
-    role: 'box-user',
+    role: 'fence-admin',
     query: Type.Object({ page: Page, limit: Limit }),
     response: ListOf(WorkflowSummary),
     errors: [E.badParameter],
@@ -275,7 +281,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/workflows/{workflowId}',
     summary: 'Get one workflow',
-    role: 'box-user',
+    role: 'fence-admin',
     params: workflowParams,
     response: Workflow,
     errors: [E.badParameter, E.workflowNotFound],
@@ -287,7 +293,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/workflows',
     summary: 'Create a workflow',
-    role: 'box-user',
+    role: 'fence-admin',
     body: WorkflowBody,
     response: Workflow,
     successStatus: 201,
@@ -304,7 +310,7 @@ export const dataflowOps = {
     method: 'PUT',
     path: '/api/v1/workflows/{workflowId}',
     summary: "Replace a workflow's name/nodes",
-    role: 'box-user',
+    role: 'fence-admin',
     params: workflowParams,
     body: WorkflowBody,
     response: Workflow,
@@ -322,7 +328,7 @@ export const dataflowOps = {
     method: 'DELETE',
     path: '/api/v1/workflows/{workflowId}',
     summary: 'Delete a workflow',
-    role: 'box-user',
+    role: 'fence-admin',
     params: workflowParams,
     response: Type.Boolean(),
     errors: [E.badParameter, E.workflowNotFound],
@@ -334,7 +340,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/workflows/{workflowId}/executions',
     summary: 'List executions started by a workflow',
-    role: 'box-user',
+    role: 'fence-admin',
     params: workflowParams,
     query: Type.Object({
       filter: Type.Optional(Type.String({ description: 'workflow name filter' })),
@@ -355,7 +361,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/workflows/{workflowId}/executions',
     summary: 'Start a workflow whose trigger is manual (NONE) or EVENT',
-    role: 'box-user',
+    role: 'fence-admin',
     params: workflowParams,
     response: Type.Object({ workflowId: Type.String(), triggerId: Type.String(), status: Type.Literal('ACCEPTED') }),
     successStatus: 202,
@@ -373,7 +379,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/jobs',
     summary: 'List jobs',
-    role: 'box-user',
+    role: 'fence-admin',
     query: Type.Object({
       name: Type.Optional(Type.String({ description: 'job name filter' })),
       status: Type.Optional(Enum(JOB_STATUSES, { description: '[R1]/[R2] status filter (still accepted)' })),
@@ -390,7 +396,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/jobs/{jobId}',
     summary: 'Get one job (with nodes and execution config)',
-    role: 'box-user',
+    role: 'fence-admin',
     params: jobParams,
     response: Job,
     errors: [E.badParameter, E.jobNotFound],
@@ -402,7 +408,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/jobs',
     summary: 'Create a job',
-    role: 'box-user',
+    role: 'fence-admin',
     body: Type.Object({
       name: Name,
       type: Type.Optional(JobType),
@@ -423,7 +429,7 @@ export const dataflowOps = {
     aliasMethods: ['PUT'],
     path: '/api/v1/jobs/{jobId}',
     summary: 'Modify a job',
-    role: 'box-user',
+    role: 'fence-admin',
     params: jobParams,
     body: Type.Object({
       type: JobType,
@@ -448,7 +454,7 @@ export const dataflowOps = {
     method: 'DELETE',
     path: '/api/v1/jobs/{jobId}',
     summary: 'Delete a job',
-    role: 'box-user',
+    role: 'fence-admin',
     params: jobParams,
     response: Type.Boolean(),
     errors: [
@@ -464,7 +470,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/jobs/verify',
     summary: 'Validate a job definition without saving',
-    role: 'box-user',
+    role: 'fence-admin',
     body: Type.Object({ name: Name, nodes: Type.Array(JobNode, { minItems: 1 }) }),
     response: Type.Boolean({ description: 'true when valid (response not documented; inferred)' }),
     errors: [{ ...E.badParameter, when: 'the definition is invalid; detail names the first offending node/field' }],
@@ -476,7 +482,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/jobs/{jobId}/executions',
     summary: 'Start a job run',
-    role: 'box-user',
+    role: 'fence-admin',
     params: jobParams,
     query: Type.Object({
       triggerId: Type.Optional(Type.String()),
@@ -503,7 +509,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/jobs/{jobId}/executions',
     summary: 'List runs of a job',
-    role: 'box-user',
+    role: 'fence-admin',
     params: jobParams,
     query: Type.Object({ page: Page, limit: Limit }),
     response: ListOf(Execution),
@@ -516,7 +522,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/jobs/{jobId}/executions/{executionId}',
     summary: 'Get one run',
-    role: 'box-user',
+    role: 'fence-admin',
     params: Type.Object({ jobId: Id, executionId: Id }),
     response: Execution,
     errors: [E.badParameter, E.jobNotFound, E.executionNotFound],
@@ -528,7 +534,7 @@ export const dataflowOps = {
     method: 'PUT',
     path: '/api/v1/jobs/{jobId}/executions',
     summary: "Change the job's stored execution config",
-    role: 'box-user',
+    role: 'fence-admin',
     params: jobParams,
     body: Type.Object({ jobCondition: JobCondition }),
     response: Job,
@@ -542,7 +548,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/triggers',
     summary: 'List triggers',
-    role: 'box-user',
+    role: 'fence-admin',
     query: Type.Object({
       name: Type.Optional(Type.String({ description: 'trigger name filter' })),
       page: Page,
@@ -558,7 +564,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/triggers/{triggerId}',
     summary: 'Get one trigger',
-    role: 'box-user',
+    role: 'fence-admin',
     params: triggerParams,
     response: Trigger,
     errors: [E.badParameter, E.triggerNotFound],
@@ -570,7 +576,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/triggers',
     summary: 'Create a trigger',
-    role: 'box-user',
+    role: 'fence-admin',
     body: Type.Object({ name: Name, type: Enum(TRIGGER_TYPES), triggerRule: TriggerRule }),
     response: Trigger,
     successStatus: 201,
@@ -588,7 +594,7 @@ export const dataflowOps = {
     method: 'DELETE',
     path: '/api/v1/triggers/{triggerId}',
     summary: 'Delete a trigger',
-    role: 'box-user',
+    role: 'fence-admin',
     params: triggerParams,
     response: Type.Boolean(),
     errors: [

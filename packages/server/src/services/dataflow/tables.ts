@@ -16,7 +16,18 @@ export const dataflowTables = defineTables({
     created_at: col.time(),
     updated_at: col.time(),
   },
+  /** Triggers (§1.6); `rule` is the `triggerRule` as answered (only the fields its type uses). */
+  dataflow_triggers: {
+    id: col.text(), // 12-character triggerId
+    account_id: col.text(),
+    name: col.text(),
+    type: col.text(),
+    rule: col.json(),
+    created_at: col.time(),
+    updated_at: col.time(),
+  },
 });
 
 export type DataflowDatabase = DatabaseOf<typeof dataflowTables>;
 export type JobRow = RowOf<(typeof dataflowTables)['dataflow_jobs']>;
+export type TriggerRow = RowOf<(typeof dataflowTables)['dataflow_triggers']>;
