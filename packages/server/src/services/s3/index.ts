@@ -384,7 +384,7 @@ function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectCo
       return { blobId: stored.blob.id, size: stored.blob.size, sha256: stored.blob.sha256, md5: stored.md5.toString('hex'), blob: stored.blob };
     },
     async commitObject(trx, accountId, bucket, key, staged) {
-      const b = await repo.getBucket(bucket);
+      const b = await repo.getBucket(bucket, trx);
       if (!b || b.account_id !== accountId) throw new Error(`no bucket ${bucket} in account ${accountId}`);
       const now = app.clock.now();
       const row = {
@@ -407,7 +407,7 @@ function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectCo
       await content.discard([staged.blobId]);
     },
     async deleteObject(trx, accountId, bucket, key) {
-      const b = await repo.getBucket(bucket);
+      const b = await repo.getBucket(bucket, trx);
       if (!b || b.account_id !== accountId) return async () => undefined;
       const ids = await repo.deleteObject(bucket, key, trx);
       return () => content.discard(ids);

@@ -107,7 +107,8 @@ export class S3Repository {
 
   /* ------------------------------------------------------------------ buckets --- */
 
-  async getBucket(name: string): Promise<BucketRow | undefined> {
+  async getBucket(name: string, e?: Executor): Promise<BucketRow | undefined> {
+    if (e) return asDb<S3Database>(e).selectFrom('s3_buckets').selectAll().where('name', '=', name).executeTakeFirst();
     return (await bucketByName(this.db, name))[0];
   }
 
