@@ -30,8 +30,12 @@ import type { ExportRow, ImportRow } from './tables.js';
 
 /** 2 GB per file (§1.7), read as 2 GiB. */
 export const MAX_TRANSFER_BYTES = 2 * 1024 ** 3;
-/** Attempts of a transfer task; after the last, the request ends in ERROR_SYSTEM. */
-export const TRANSFER_ATTEMPTS = 3;
+/**
+ * Attempts of a transfer task (claims: a run cut short by a crash counts); a failure on the last
+ * ends the request in ERROR_SYSTEM. Generous, so that a server restarted several times during one
+ * copy still finishes it.
+ */
+export const TRANSFER_ATTEMPTS = 12;
 /** How long the import scan command may run. */
 const SCAN_TIMEOUT_MS = 120_000;
 
