@@ -72,7 +72,7 @@ describe(`airlock under SIGKILL (${BACKEND})`, () => {
     /** SIGKILLs the server at random moments (and restarts it) until `done()`; returns the number of kills. */
     const killUntil = async (what: string, done: () => Promise<boolean>): Promise<number> => {
       let kills = 0;
-      for (let round = 0; round < 8 && !(await done()); round++) {
+      for (let round = 0; round < 3 && !(await done()); round++) {
         await new Promise((r) => setTimeout(r, 40 + Math.floor(Math.random() * 260)));
         proc!.signal('SIGKILL');
         await proc!.exited;

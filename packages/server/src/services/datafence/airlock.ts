@@ -36,6 +36,7 @@ export const MAX_TRANSFER_BYTES = 2 * 1024 ** 3;
  * copy still finishes it.
  */
 export const TRANSFER_ATTEMPTS = 12;
+const GAVE_UP = `the transfer did not complete in ${TRANSFER_ATTEMPTS - 1} attempts`;
 /** How long the import scan command may run. */
 const SCAN_TIMEOUT_MS = 120_000;
 
@@ -141,13 +142,15 @@ export class Airlock {
       row = await repo.getImport(undefined, fileId);
     }
     if (!row || row.status !== 'UPLOADING') return;
+    // The last attempt only records the failure: a crash during it cannot leave the request stranded.
+    if (ctx.attempt >= TRANSFER_ATTEMPTS) return this.endImport(ctx, row, 'ERROR_SYSTEM', GAVE_UP);
     try {
       await this.copyIn(row, ctx);
     } catch (e) {
       if (e instanceof Refused) return this.endImport(ctx, row, 'ERROR_SECURITY', e.message);
       if (e instanceof FileError) return this.endImport(ctx, row, 'ERROR_FILE', e.message);
       if (e instanceof QuotaExceededError) return this.endImport(ctx, row, 'ERROR_FILE', 'the file does not fit on the NAS');
-      if (ctx.attempt >= TRANSFER_ATTEMPTS || e instanceof PermanentTaskError) {
+      if (ctx.attempt >= TRANSFER_ATTEMPTS - 1 || e instanceof PermanentTaskError) {
         return this.endImport(ctx, row, 'ERROR_SYSTEM', (e as Error).message);
       }
       throw e;
@@ -312,11 +315,12 @@ export class Airlock {
 
   /** Runs a transfer of an export request in `status`; its failures end the request as issue 9 says. */
   private async guard(ctx: TaskContext, row: ExportRow, status: 'UPLOADING' | 'EXPORTING', work: () => Promise<void>): Promise<void> {
+    if (ctx.attempt >= TRANSFER_ATTEMPTS) return this.endExport(ctx, row, status, 'ERROR_SYSTEM', GAVE_UP);
     try {
       await work();
     } catch (e) {
       if (e instanceof FileError) return this.endExport(ctx, row, status, 'ERROR_FILE', e.message);
-      if (ctx.attempt >= TRANSFER_ATTEMPTS || e instanceof PermanentTaskError) {
+      if (ctx.attempt >= TRANSFER_ATTEMPTS - 1 || e instanceof PermanentTaskError) {
         return this.endExport(ctx, row, status, 'ERROR_SYSTEM', (e as Error).message);
       }
       throw e;
