@@ -47,14 +47,15 @@ describe(`airlock under SIGKILL (${BACKEND})`, () => {
       STOCKADE_SECRET_ACCESS_KEY: secretAccessKey,
     });
     const args = ['--port', '0', '--data', path.join(root, 'data'), ...(testDatabaseUrl ? ['--database', testDatabaseUrl] : [])];
-    let store: Store | undefined;
     let proc: ServeProcess | undefined;
-    cleanups.push(async () => {
+    let store: Store | undefined;
+    const cleanup = async () => {
       await proc?.stop(2_000);
       await store?.close();
       if (testDatabaseUrl && schema) await dropSchema(testDatabaseUrl, schema);
       await fsp.rm(root, { recursive: true, force: true });
-    });
+    };
+    cleanups.push(cleanup);
     let url = '';
     const start = async () => {
       proc = new ServeProcess(args, { env });
@@ -62,8 +63,9 @@ describe(`airlock under SIGKILL (${BACKEND})`, () => {
       url = line.slice('Stockade listening on '.length).trim();
     };
     await start();
-    store = await openDatabase({ dataDir: path.join(root, 'data'), ...(testDatabaseUrl ? { url: testDatabaseUrl, schema } : {}) });
-    const db = store.db;
+    const opened = await openDatabase({ dataDir: path.join(root, 'data'), ...(testDatabaseUrl ? { url: testDatabaseUrl, schema } : {}) });
+    store = opened;
+    const db = opened.db;
     const clients = () => {
       const creds = { endpoint: url, accessKeyId, secretAccessKey };
       return { df: new DatafenceClient(creds), s3: new S3Client({ endpoint: url, region: 'us-east-1', forcePathStyle: true, credentials: creds }) };
