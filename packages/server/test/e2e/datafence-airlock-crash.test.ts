@@ -48,10 +48,10 @@ describe(`airlock under SIGKILL (${BACKEND})`, () => {
     });
     const args = ['--port', '0', '--data', path.join(root, 'data'), ...(testDatabaseUrl ? ['--database', testDatabaseUrl] : [])];
     let proc: ServeProcess | undefined;
-    let store: Store | undefined;
+    const held: { store?: Store } = {};
     const cleanup = async () => {
       await proc?.stop(2_000);
-      await store?.close();
+      await held.store?.close();
       if (testDatabaseUrl && schema) await dropSchema(testDatabaseUrl, schema);
       await fsp.rm(root, { recursive: true, force: true });
     };
@@ -64,7 +64,7 @@ describe(`airlock under SIGKILL (${BACKEND})`, () => {
     };
     await start();
     const opened = await openDatabase({ dataDir: path.join(root, 'data'), ...(testDatabaseUrl ? { url: testDatabaseUrl, schema } : {}) });
-    store = opened;
+    held.store = opened;
     const db = opened.db;
     const clients = () => {
       const creds = { endpoint: url, accessKeyId, secretAccessKey };
