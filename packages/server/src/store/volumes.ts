@@ -458,12 +458,13 @@ export class Volume {
     }
   }
 
-  /** Reads a file. A missing file errors the stream (ENOENT). */
-  read(clientPath: string, range?: { start: number; end: number }): Readable {
+  /** Reads a file (`highWaterMark`: the size of each read). A missing file errors the stream (ENOENT). */
+  read(clientPath: string, range?: { start: number; end: number }, opts: { highWaterMark?: number } = {}): Readable {
     const full = this.resolve(clientPath);
     return fs.createReadStream(full, {
       flags: READ_FLAGS as unknown as string, // numeric flags are accepted at run time
       ...(range ? { start: range.start, end: range.end } : {}),
+      ...(opts.highWaterMark !== undefined ? { highWaterMark: opts.highWaterMark } : {}),
     });
   }
 

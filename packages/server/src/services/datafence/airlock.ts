@@ -19,6 +19,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
 import type { TaskContext } from '../../tasks/runner.js';
 import { PermanentTaskError } from '../../tasks/errors.js';
 import { SYSTEM_ACTOR } from '../../store/audit.js';
@@ -101,6 +102,19 @@ export function extensionOf(file: string): string {
   const base = file.slice(file.lastIndexOf('/') + 1);
   const dot = base.lastIndexOf('.');
   return dot <= 0 ? '' : base.slice(dot).toLowerCase();
+}
+
+/**
+ * `source` (read 1 MiB at a time: see `CHUNK`) with up to `AHEAD` bytes read ahead of the
+ * consumer, so that reading overlaps writing and hashing. Memory: at most AHEAD + a chunk per
+ * transfer.
+ */
+const CHUNK = 1024 * 1024;
+const AHEAD = 4 * 1024 * 1024;
+function streamAhead(source: Readable): Readable {
+  const ahead = new PassThrough({ highWaterMark: AHEAD });
+  source.once('error', (e) => ahead.destroy(e));
+  return source.pipe(ahead);
 }
 
 const resourceOf = (kind: 'import' | 'export', r: { fence_id: number; box_id: number; id: number }) =>
@@ -187,7 +201,7 @@ export class Airlock {
     const onAbort = () => source.destroy(new Error('the task was stopped'));
     signal.addEventListener('abort', onAbort, { once: true });
     try {
-      await volume.write(name, source, {
+      await volume.write(name, streamAhead(source), {
         inspect: (tmp) => this.securityCheck(tmp, row.source_key),
         commit: (apply) =>
           ctx.complete(async (trx) => {
@@ -263,7 +277,7 @@ export class Airlock {
     const limit = this.limitFor(row.fence_id);
     if (st.size > limit) throw new FileError(`the file is ${st.size} bytes, more than ${limit}`);
     const s3 = this.app.api('s3');
-    const staged = await this.stage(ctx, volume.read(row.source_path), limit);
+    const staged = await this.stage(ctx, volume.read(row.source_path, undefined, { highWaterMark: CHUNK }), limit);
     const after = await this.commitStaged(ctx, staged, async (trx) => {
       const ok = await this.svc.repo.updateExport(trx, row.id, ['UPLOADING'], { status: 'UPLOADED', size: staged.size, sha256: staged.sha256 });
       if (!ok) return undefined;
@@ -286,11 +300,11 @@ export class Airlock {
     return max === null ? MAX_TRANSFER_BYTES : Math.min(max, MAX_TRANSFER_BYTES);
   }
 
-  private async stage(ctx: TaskContext, source: NodeJS.ReadableStream & { destroy(e?: Error): void }, limit: number): Promise<StagedObject> {
+  private async stage(ctx: TaskContext, source: Readable, limit: number): Promise<StagedObject> {
     const onAbort = () => source.destroy(new Error('the task was stopped'));
     ctx.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      return await this.app.api('s3').stageObject(source as never, limit);
+      return await this.app.api('s3').stageObject(streamAhead(source), limit);
     } catch (e) {
       if (e instanceof Error && /exceeds/.test(e.message)) throw new FileError(e.message);
       throw e;

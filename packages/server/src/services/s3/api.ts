@@ -17,8 +17,8 @@ export interface StagedObject {
   size: number;
   /** Lower-case hex SHA-256 of the content, computed while it was written. */
   sha256: string;
-  /** Lower-case hex MD5 (the ETag). */
-  md5: string;
+  /** The object's ETag, quoted: derived from the SHA-256 (`"{first 32 hex}-1"`), not an MD5. */
+  etag: string;
   blob: BlobInfo;
 }
 

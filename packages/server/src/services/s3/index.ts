@@ -36,6 +36,7 @@ import {
 } from './multipart.js';
 import { errorDocument } from './xml.js';
 import { DEFAULT_S3_REGION } from '../../config.js';
+import { ContentTooLargeError } from '../../store/blobs.js';
 import { clientGone } from '../../platform/http.js';
 
 /**
@@ -365,7 +366,8 @@ function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectCo
         if (o.blobs.reduce((n, b) => n + b.size, 0) !== size) continue; // replaced meanwhile
         const release = content.pin(o.blobs.map((b) => b.blobId));
         try {
-          const stream = await content.open(segmentsFor(o.blobs, 0, size - 1));
+          // Bulk reads (another service's transfer): 1 MiB at a time.
+          const stream = await content.open(segmentsFor(o.blobs, 0, size - 1), { highWaterMark: 1024 * 1024 });
           stream.once('close', release);
           return { size, stream };
         } catch (e) {
@@ -376,12 +378,17 @@ function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectCo
       throw new Error(`object ${bucket}/${key} kept changing while it was opened`);
     },
     async stageObject(source, maxBytes) {
-      const stored = await content.store(source, []);
-      if (stored.blob.size > maxBytes) {
-        await content.discard([stored.blob.id]);
-        throw new Error(`content of ${stored.blob.size} bytes exceeds ${maxBytes}`);
+      // No MD5 here (it costs twice the SHA-256 the blob store computes anyway): the ETag of a
+      // staged object is derived from its SHA-256, with a `-1` suffix as S3 gives ETags that are
+      // not an MD5 of the content (multipart), so clients do not check it as one.
+      let blob;
+      try {
+        blob = await app.blobs.put(source, { maxBytes });
+      } catch (e) {
+        if (e instanceof ContentTooLargeError) throw new Error(`content exceeds ${maxBytes} bytes`);
+        throw e;
       }
-      return { blobId: stored.blob.id, size: stored.blob.size, sha256: stored.blob.sha256, md5: stored.md5.toString('hex'), blob: stored.blob };
+      return { blobId: blob.id, size: blob.size, sha256: blob.sha256, etag: `"${blob.sha256.slice(0, 32)}-1"`, blob };
     },
     async commitObject(trx, accountId, bucket, key, staged) {
       const b = await repo.getBucket(bucket, trx);
@@ -392,7 +399,7 @@ function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectCo
         key,
         version: newVersionId(),
         size: staged.size,
-        etag: `"${staged.md5}"`,
+        etag: staged.etag,
         headers: JSON.stringify({ 'content-type': 'application/octet-stream' }),
         metadata: '{}',
         checksums: '{}',
