@@ -134,11 +134,32 @@ describe('NAS lists', () => {
     await rejects(analyst.getTargetNasList({ fenceId, boxId: otherBox }), 400, '2600003');
     await rejects(owner.getSourceNasList({ fenceId, boxId: 999_999 }), 400, '2600054');
     await rejects(owner.getSourceNasList({ fenceId: 999_999, boxId }), 400, '2600053');
+  });
+
+  test("every operation: another account's key sees nothing (2600053), an unbound box-user key nothing (2600003), review needs a reviewer's role (401/210)", async () => {
     const stranger = new DatafenceClient({ endpoint: srv.url, ...(await srv.newAccount('airlock-stranger')) });
-    await rejects(stranger.getTargetNasList(box()), 400, '2600053');
-    await rejects(stranger.getImportList(box()), 400, '2600053');
-    await rejects(stranger.getExportList(box()), 400, '2600053');
-    await rejects(stranger.getExportFileApproveList(box()), 400, '2600053');
+    const unbound = new DatafenceClient({ endpoint: srv.url, ...(await srv.newKey('box-user')) });
+    const file = { ...box(), fileId: 1 };
+    const calls = (c: DatafenceClient) => [
+      () => c.getTargetNasList(box()),
+      () => c.getSourceNasList(box()),
+      () => c.createFileImport({ ...box(), sourceBucketName: IN, sourceFilePathList: ['x.csv'], targetNasInstanceNo: nasNo, description: 'd' }),
+      () => c.getImportList(box()),
+      () => c.getImportDetail(file),
+      () => c.createFileExport(exportBody(['x.csv'])),
+      () => c.getExportList(box()),
+      () => c.getExportDetail(file),
+      () => c.cancelFileExport(file),
+    ];
+    const reviews = (c: DatafenceClient) => [
+      () => c.getExportFileApproveList(box()),
+      () => c.getExportFileApproveDetail(file),
+      () => c.exportFileApprove(file),
+      () => c.exportFileReject({ ...file, rejectReason: 'no' }),
+    ];
+    for (const call of [...calls(stranger), ...reviews(stranger)]) await rejects(call(), 400, '2600053');
+    for (const call of calls(unbound)) await rejects(call(), 400, '2600003');
+    for (const call of reviews(analyst)) await rejects(call(), 401, '210');
   });
 });
 
@@ -216,6 +237,24 @@ describe('import', () => {
     }
     const listing = (await (await nas('GET', '')).json()) as { files: Array<{ path: string }> };
     assert.ok(!listing.files.some((f) => f.path.includes('eicar') || f.path.endsWith('.exe')), JSON.stringify(listing.files));
+  });
+
+  test('with --import-scan-command, the command decides from the file it is given (exit 0 admits)', async () => {
+    const scanner = path.join(srv.app.ctx.config.dataDir, 'scan.sh');
+    await fsp.writeFile(scanner, '#!/bin/sh\n! grep -q FORBIDDEN "$1"\n', { mode: 0o755 });
+    srv.app.ctx.config.importScanCommand = scanner;
+    try {
+      await putObject('clean.exe', 'nothing to see');
+      await putObject('dirty.csv', 'a,FORBIDDEN,c');
+      await analyst.createFileImport({ ...box(), sourceBucketName: IN, sourceFilePathList: ['clean.exe', 'dirty.csv'], targetNasInstanceNo: nasNo, description: 'scanned' });
+      await runTasks(srv);
+      const [dirty, clean] = (await owner.getImportList({ ...box(), size: 2 })).content;
+      assert.equal(clean!.statusCode, 'IMPORTED', 'the scanner, not the built-in extension list, decides');
+      assert.equal(dirty!.statusCode, 'ERROR_SECURITY');
+      assert.equal(await nasFile(`${dirty!.fileId}_dirty.csv`), undefined);
+    } finally {
+      delete srv.app.ctx.config.importScanCommand;
+    }
   });
 
   test('an object deleted before its transfer ends the import in ERROR_FILE', async () => {
