@@ -150,6 +150,14 @@ async function serve(args: string[]): Promise<void> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
+  if (config.exportPolicyFile) {
+    const { loadPolicyFile, parsePolicies } = await import('../services/datafence/airlock.js');
+    try {
+      parsePolicies(loadPolicyFile(config.exportPolicyFile), config.exportPolicyFile);
+    } catch (e) {
+      throw new UsageError(`--export-policy: ${(e as Error).message}`);
+    }
+  }
 
   const { startApp } = await import('../app.js');
   const app = await startApp(config);
