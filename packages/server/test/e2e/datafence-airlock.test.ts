@@ -20,6 +20,8 @@ import { boxInfo, newestBox, rejects, runTasks, type Catalog } from '../helpers/
 import { rejectsS3 } from '../helpers/s3.js';
 import { listAuditEvents } from '../../src/store/audit.js';
 import { EICAR } from '../../src/services/datafence/airlock.js';
+import { findBwrap } from '../../src/services/datafence/sandbox.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
 
 let srv: TestServer;
 let owner: DatafenceClient;
@@ -335,6 +337,28 @@ describe('export and review', () => {
     assert.ok(events.some((e) => e.action === 'import.transition'));
     const verify = await srv.app.ctx.audit.verify(srv.app.ctx.store.db);
     assert.equal(verify.ok, true, JSON.stringify(verify.problems));
+  });
+
+  test('inside the box (`stockade box exec`) the imported file is read and a result written, which is exported', { skip: findBwrap() ? false : 'bubblewrap (bwrap) is not installed' }, async () => {
+    const data = randomBytes(2000);
+    await putObject('sandbox-input.bin', data);
+    await analyst.createFileImport({ ...box(), sourceBucketName: IN, sourceFilePathList: ['sandbox-input.bin'], targetNasInstanceNo: nasNo, description: 'sandbox' });
+    await runTasks(srv);
+    const imp = await newestImport();
+    assert.equal(imp.statusCode, 'IMPORTED');
+    const mount = `/mnt/${boxId}box1`;
+    const c = srv.app.ctx.config;
+    const r = await runCli(
+      ['box', 'exec', '--data', c.dataDir, ...(c.databaseUrl ? ['--database', c.databaseUrl] : []), '--box', String(boxId), '--', 'sh', '-c', `sha256sum < ${mount}/${imp.fileId}_sandbox-input.bin | cut -d' ' -f1 > ${mount}/sandbox-result.txt`],
+      { env: cliEnv({ STOCKADE_MASTER_KEY: 'test-master-key', STOCKADE_DATABASE_SCHEMA: c.databaseSchema }) },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    await analyst.createFileExport(exportBody(['sandbox-result.txt']));
+    const { fileId } = await newestExport();
+    await runTasks(srv);
+    await admin.exportFileApprove({ ...box(), fileId });
+    await runTasks(srv);
+    assert.equal((await getObject(s3, OUT, 'sandbox-result.txt')).toString().trim(), sha256(data));
   });
 
   test('create-file-export refuses a missing bucket or file, a foreign NAS, the policy, bad paths and texts, and creates nothing', async () => {
