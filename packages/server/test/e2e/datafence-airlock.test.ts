@@ -19,7 +19,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 import { boxInfo, newestBox, rejects, runTasks, type Catalog } from '../helpers/datafence.js';
 import { rejectsS3 } from '../helpers/s3.js';
 import { listAuditEvents } from '../../src/store/audit.js';
-import { EICAR } from '../../src/services/datafence/airlock.js';
+import { EICAR, extensionOf, parsePolicies } from '../../src/services/datafence/airlock.js';
 import { findBwrap } from '../../src/services/datafence/sandbox.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
 
@@ -335,8 +335,17 @@ describe('export and review', () => {
     const reads = events.filter((e) => e.action === 's3.GetObject' || e.action === 's3.HeadObject');
     assert.ok(reads.length >= 2, 'reads of the review object are audited');
     assert.ok(events.some((e) => e.action === 'import.transition'));
-    const verify = await srv.app.ctx.audit.verify(srv.app.ctx.store.db);
-    assert.equal(verify.ok, true, JSON.stringify(verify.problems));
+    // As an operator reads it: `stockade audit list --fence ID`, and `stockade audit verify`.
+    const c = srv.app.ctx.config;
+    const operator = (args: string[]) =>
+      runCli(['audit', ...args, '--data', c.dataDir, ...(c.databaseUrl ? ['--database', c.databaseUrl] : [])], {
+        env: cliEnv({ STOCKADE_MASTER_KEY: 'test-master-key', STOCKADE_DATABASE_SCHEMA: c.databaseSchema }),
+      });
+    const listed = await operator(['list', '--json', '--fence', String(fenceId), '--resource', `fence/${fenceId}/box/${boxId}/export/${req.fileId}`]);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual((JSON.parse(listed.stdout) as Array<{ action: string }>).map((e) => e.action).sort(), trail);
+    const verified = await operator(['verify']);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
   });
 
   test('inside the box (`stockade box exec`) the imported file is read and a result written, which is exported', { skip: findBwrap() ? false : 'bubblewrap (bwrap) is not installed' }, async () => {
@@ -468,5 +477,20 @@ describe('export and review', () => {
     await admin.exportFileReject({ ...box(), fileId: decided, rejectReason: 'no' });
     await rejects(analyst.cancelFileExport({ ...box(), fileId: decided }), 400, '2610010');
     await rejects(analyst.cancelFileExport({ fenceId, boxId: otherBox, fileId: decided }), 400, '2600003');
+  });
+});
+
+describe('the export policy file', () => {
+  test('a fence of its own overrides the default; extensions are normalised; a bad file says where it is wrong', () => {
+    const p = parsePolicies({ default: { maxSizeBytes: 10 }, fences: { '7': { allowedExtensions: ['CSV', '.Txt', ''] } } }, 'policy.json');
+    assert.deepEqual(p.fallback, { allowedExtensions: null, maxSizeBytes: 10 });
+    assert.deepEqual(p.fences.get(7), { allowedExtensions: ['.csv', '.txt', ''], maxSizeBytes: null });
+    assert.equal(extensionOf('dir.v2/Report.CSV'), '.csv');
+    assert.equal(extensionOf('README'), '');
+    assert.equal(extensionOf('.hidden'), '');
+    assert.throws(() => parsePolicies({ fences: { abc: {} } }, 'policy.json'), /policy.json: fences: "abc" is not a fence id/);
+    assert.throws(() => parsePolicies({ default: { maxSizeBytes: -1 } }, 'policy.json'), /default.maxSizeBytes must be a non-negative integer/);
+    assert.throws(() => parsePolicies({ default: { allowedExtension: [] } }, 'policy.json'), /unknown field allowedExtension/);
+    assert.throws(() => parsePolicies([], 'policy.json'), /must be a JSON object/);
   });
 });
