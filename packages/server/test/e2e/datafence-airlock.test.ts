@@ -259,6 +259,23 @@ describe('import', () => {
     }
   });
 
+  test('an object that does not fit on the NAS ends the import in ERROR_FILE and nothing lands', async () => {
+    const volumes = srv.app.ctx.volumes;
+    const nasVolume = (await srv.app.ctx.api('datafence').boxNas(boxId))[0]!.volumeId;
+    const before = (await volumes.get(nasVolume))!;
+    await putObject('too-big.csv', Buffer.alloc(4096, 1));
+    await srv.app.ctx.store.tx((trx) => volumes.setQuota(trx, nasVolume, Number(before.used_bytes) + 1000));
+    try {
+      await analyst.createFileImport({ ...box(), sourceBucketName: IN, sourceFilePathList: ['too-big.csv'], targetNasInstanceNo: nasNo, description: 'd' });
+      await runTasks(srv);
+      const r = await newestImport();
+      assert.equal(r.statusCode, 'ERROR_FILE');
+      assert.equal(await nasFile(`${r.fileId}_too-big.csv`), undefined);
+    } finally {
+      await srv.app.ctx.store.tx((trx) => volumes.setQuota(trx, nasVolume, Number(before.quota_bytes)));
+    }
+  });
+
   test('an object deleted before its transfer ends the import in ERROR_FILE', async () => {
     await putObject('vanishing.csv', 'soon gone');
     await analyst.createFileImport({ ...box(), sourceBucketName: IN, sourceFilePathList: ['vanishing.csv'], targetNasInstanceNo: nasNo, description: 'd' });
@@ -380,6 +397,12 @@ describe('export and review', () => {
     await rejects(analyst.createFileExport(exportBody(['table.csv', 'missing.csv'])), 400, '2610012');
     await rejects(analyst.createFileExport(exportBody(['notes.md'])), 400, '2610006');
     await rejects(analyst.createFileExport(exportBody(['big.csv'])), 400, '2610008');
+    // Over 2 GB: a sparse file on the NAS (no disk space used).
+    const dir = srv.app.ctx.volumes.dirOf((await srv.app.ctx.api('datafence').boxNas(boxId))[0]!.volumeId);
+    await fsp.writeFile(path.join(dir, 'huge.csv'), '');
+    await fsp.truncate(path.join(dir, 'huge.csv'), 2 * 1024 ** 3 + 1);
+    await rejects(analyst.createFileExport(exportBody(['huge.csv'])), 400, '2610004');
+    await fsp.rm(path.join(dir, 'huge.csv'));
     const foreignNas = (await owner.getSourceNasList({ fenceId, boxId: otherBox })).content[0]!.instanceNo;
     await rejects(analyst.createFileExport(exportBody(['table.csv'], { sourceNasInstanceNo: foreignNas })), 400, '2610002');
     await rejects(analyst.createFileExport(exportBody(['../table.csv'])), 400, '10001');
@@ -409,6 +432,13 @@ describe('export and review', () => {
     const config = srv.app.ctx.config;
     config.exportApprovals = 2;
     try {
+      // Two reviewers approving at once: both votes count, the request is approved once.
+      const raced = await uploaded(analyst, 'race.csv', 'r\n');
+      await Promise.all([admin.exportFileApprove({ ...box(), fileId: raced }), owner.exportFileApprove({ ...box(), fileId: raced })]);
+      const rd = await owner.getExportFileApproveDetail({ ...box(), fileId: raced });
+      assert.equal(rd.statusCode, 'APPROVED');
+      assert.equal(rd.voteList.length, 2);
+
       const fileId = await uploaded(analyst, 'two.csv', '2,2\n');
       await admin.exportFileApprove({ ...box(), fileId });
       let d = await owner.getExportFileApproveDetail({ ...box(), fileId });
