@@ -3,13 +3,14 @@
 // transfer vs a plain file copy, S3 small-object PUT rate.
 // Run with `npm run bench` (builds first) or `node bench/run.mjs` after `npm run build`.
 // Plain ESM JavaScript; not part of the test suite. See bench/README.md.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
 import { Agent, request, createServer } from 'node:http';
 import { createRequire } from 'node:module';
-import { Transform } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
+import { promisify } from 'node:util';
 import { pipeline } from 'node:stream/promises';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,6 +34,8 @@ const POPULATE_FENCES = 5;
 const PATH = '/api/v1/product/get-product-spec';
 const ACCESS_KEY = 'BENCHAK0000000000001';
 const SECRET_KEY = 'bench-secret-0000000000000000000000000000';
+
+const execFileP = promisify(execFile);
 
 const SERVER_ENV = {
   ...process.env,
@@ -837,6 +840,157 @@ async function benchS3Get() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Datafence airlock (issue 9): import of a 1 GiB object onto a box NAS, and approval through
+// release of a 1 GiB export, each against `cp` of the same file on the same disk.
+
+/** A fence-admin key of the server's account, made through the admin code (as `stockade keys create`). */
+async function createKey(dataDir, role) {
+  const script = `
+    const { openAdmin } = await import(${JSON.stringify(pathToFileURL(ADMIN).href)});
+    const { defaultConfig } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'packages/server/dist/src/config.js')).href)});
+    const config = defaultConfig();
+    config.dataDir = ${JSON.stringify(dataDir)};
+    const a = await openAdmin(config);
+    try {
+      console.log(JSON.stringify(await a.createKey({ role: ${JSON.stringify(role)}, userName: 'bench-reviewer' })));
+    } finally {
+      await a.close();
+    }
+  `;
+  const p = spawnTracked(['--input-type=module', '-e', script], SERVER_ENV);
+  let out = '';
+  p.stdout.setEncoding('utf8');
+  p.stdout.on('data', (s) => (out += s));
+  const { code } = await p.exited;
+  if (code !== 0) throw new Error(`creating a key failed (exit ${code}): ${p.stderrText}`);
+  return JSON.parse(out.trim().split('\n').pop());
+}
+
+/** Polls `fn` every 20 ms until it returns a value that is not undefined. */
+async function until(what, fn, timeoutMs = 600_000) {
+  const end = performance.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+async function benchAirlock() {
+  console.log('\n[7] Datafence airlock: 1 GiB import (bucket → box NAS) and approval → release (review bucket → target bucket), vs cp');
+  const sdk = awsSdk();
+  const { DatafenceClient } = await import(pathToFileURL(SDK).href);
+  const work = tempDir('airlock');
+  try {
+    const src = join(work, 'source.bin');
+    const srcSha = await writeTestFile(src, LARGE_BYTES);
+    const cp = async (name) => {
+      // cp, then its data made durable as Stockade makes a transfer durable (fsync).
+      const t = performance.now();
+      await execFileP('cp', [src, join(work, name)]);
+      await fsyncFile(join(work, name));
+      return performance.now() - t;
+    };
+    const cpBeforeMs = await cp('cp-before.bin');
+    const dataDir = join(work, 'server');
+    const child = startStockade(dataDir);
+    let importMs;
+    let releaseMs;
+    let rssBefore;
+    let rssMax;
+    let releasedSha;
+    let pinned;
+    try {
+      const base = await waitForListening(child);
+      const s3 = s3Client(sdk, base);
+      const owner = new DatafenceClient({ endpoint: base, accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY });
+      try {
+        await s3.send(new sdk.CreateBucketCommand({ Bucket: 'airlock-in' }));
+        await s3.send(new sdk.CreateBucketCommand({ Bucket: 'airlock-out' }));
+        await new sdk.Upload({ client: s3, params: { Bucket: 'airlock-in', Key: 'one-gib.bin', Body: createReadStream(src) }, partSize: LARGE_PART, queueSize: LARGE_QUEUE }).done();
+        const catalog = await owner.getProductSpec();
+        const spec = (code) => catalog.find((p) => p.productCode === code);
+        const fenceId = (await owner.getDatafence())[0].fenceId;
+        await owner.createBox({
+          fenceId,
+          description: 'bench',
+          createBoxInfo: {
+            connectServerList: [{ specCode: spec('CON').specCodeList[0].specCode, storageSize: 100, userPassword1: 'Passw0rd#2024' }],
+            linuxServerList: [{ specCode: spec('SVR_LNX_UBUNTU').specCodeList[0].specCode, softwareCode: spec('SVR_LNX_UBUNTU').softwareCodeList[0]?.softwareCode ?? '', storageSize: 100, userPassword: 'Passw0rd#2024' }],
+            nasList: [{ nasSize: 500, count: 1 }],
+          },
+        });
+        const boxId = await until('the box', async () => {
+          const b = (await owner.getBoxList({ fenceId })).content[0];
+          return b?.statusCode === 'USE' ? b.boxId : undefined;
+        });
+        const nasNo = (await owner.getTargetNasList({ fenceId, boxId })).content[0].instanceNo;
+        const reviewer = new DatafenceClient({ endpoint: base, ...(await createKey(dataDir, 'fence-admin')) });
+
+        rssBefore = readRssMB(child.pid);
+        const rss = rssSampler(child.pid);
+        try {
+          let t0 = performance.now();
+          await owner.createFileImport({ fenceId, boxId, sourceBucketName: 'airlock-in', sourceFilePathList: ['one-gib.bin'], targetNasInstanceNo: nasNo, description: 'bench' });
+          const imp = await until('the import', async () => {
+            const r = (await owner.getImportList({ fenceId, boxId, size: 1 })).content[0];
+            if (r.statusCode.startsWith('ERROR')) throw new Error(`import ended ${r.statusCode}`);
+            return r.statusCode === 'IMPORTED' ? r : undefined;
+          });
+          importMs = performance.now() - t0;
+
+          // The copy to review is not timed (the issue names import and approval → release).
+          const file = `${imp.fileId}_one-gib.bin`;
+          await owner.createFileExport({ fenceId, boxId, sourceNasInstanceNo: nasNo, sourceFilePathList: [file], targetBucketName: 'airlock-out', fileDescription: 'bench', exportPurpose: 'bench', description: '' });
+          const exp = await until('the copy to review', async () => {
+            const r = (await owner.getExportList({ fenceId, boxId, size: 1 })).content[0];
+            if (r.statusCode.startsWith('ERROR')) throw new Error(`export ended ${r.statusCode}`);
+            return r.statusCode === 'UPLOADED' ? r : undefined;
+          });
+          pinned = (await reviewer.getExportFileApproveDetail({ fenceId, boxId, fileId: exp.fileId })).sha256;
+
+          t0 = performance.now();
+          await reviewer.exportFileApprove({ fenceId, boxId, fileId: exp.fileId });
+          await until('the release', async () => {
+            const r = await owner.getExportDetail({ fenceId, boxId, fileId: exp.fileId });
+            if (r.statusCode.startsWith('ERROR')) throw new Error(`release ended ${r.statusCode}`);
+            return r.statusCode === 'EXPORTED' ? r : undefined;
+          });
+          releaseMs = performance.now() - t0;
+        } finally {
+          rssMax = rss.stop();
+        }
+        const out = await s3.send(new sdk.GetObjectCommand({ Bucket: 'airlock-out', Key: (await owner.getExportList({ fenceId, boxId, size: 1 })).content[0].sourceFilePath }));
+        const tap = hashTap();
+        await pipeline(out.Body, tap, new Writable({ write: (_c, _e, cb) => cb() }));
+        releasedSha = tap.digest;
+      } finally {
+        s3.destroy();
+      }
+    } finally {
+      await stop(child);
+    }
+    const cpAfterMs = await cp('cp-after.bin');
+    const cpMs = (cpBeforeMs + cpAfterMs) / 2;
+    const line = (label, ms) => console.log(`  ${label.padEnd(44)} ${fmt(mbps(LARGE_BYTES, ms), 0).padStart(5)} MB/s   ${fmt(ms / 1000)} s`);
+    line('cp (+ sync of the copy), before', cpBeforeMs);
+    line('cp, again after the airlock transfers', cpAfterMs);
+    line('import: request → IMPORTED', importMs);
+    line('release: approve → EXPORTED', releaseMs);
+    const same = releasedSha === srcSha && pinned === srcSha;
+    console.log(`  released bytes ${same ? 'equal' : 'DIFFER FROM'} the source (pinned and released SHA-256)`);
+    if (!same) process.exitCode = 1;
+    const growth = rssMax - rssBefore;
+    console.log(`  server RSS before ${fmt(rssBefore, 1)} MB, peak ${fmt(rssMax, 1)} MB; growth = ${fmt(growth, 1)} MB (target < 64 MB)`);
+    console.log(`  ratio import/cp = ${fmt(cpMs / importMs)}, release/cp = ${fmt(cpMs / releaseMs)} (target >= 0.40 each; throughput relative to the mean cp time)`);
+    return { cpMs, importMs, releaseMs, growth };
+  } finally {
+    removeDir(work);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 
 async function main() {
   const started = performance.now();
@@ -846,7 +1000,7 @@ async function main() {
   console.log(`Stockade benchmarks (node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'})`);
   // Optional filter: `node bench/run.mjs cold rss` runs only those (throughput, cold, rss, s3-large, s3-small, s3-get).
   const only = process.argv.slice(2);
-  const known = ['throughput', 'cold', 'rss', 's3-large', 's3-small', 's3-get'];
+  const known = ['throughput', 'cold', 'rss', 's3-large', 's3-small', 's3-get', 'airlock'];
   const unknown = only.filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${known.join(', ')}`);
   const want = (name) => only.length === 0 || only.includes(name);
@@ -856,6 +1010,7 @@ async function main() {
   if (want('s3-large')) await benchS3Large();
   if (want('s3-small')) await benchS3Small();
   if (want('s3-get')) await benchS3Get();
+  if (want('airlock')) await benchAirlock();
   console.log(`\ntotal bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
 }
 

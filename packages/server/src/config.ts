@@ -28,6 +28,24 @@ export interface Config {
   logLevel: string;
   /** Datafence: live boxes a fence may hold (create-box answers 2600011 beyond). */
   boxLimit: number;
+  /** Datafence: distinct reviewers who must approve an export before it is released (`--export-approvals`). */
+  exportApprovals: number;
+  /**
+   * Datafence: JSON file of per-fence export policies (`--export-policy`):
+   * `{ "default": { "allowedExtensions": [".csv"], "maxSizeBytes": 1048576 }, "fences": { "3": { … } } }`.
+   */
+  exportPolicyFile?: string;
+  /** Export policies given directly (tests), over those of the file; same shape. */
+  exportPolicy?: Record<string, unknown>;
+  /**
+   * Datafence: the import security check (`--import-scan-command`): run with the path of the file
+   * as its last argument before the file lands on the box NAS; exit status 0 admits it, any
+   * other refuses it (ERROR_SECURITY). When absent, the built-in check refuses the EICAR test
+   * signature and the extensions of `importBlockedExtensions`.
+   */
+  importScanCommand?: string;
+  /** Datafence: file extensions the built-in import check refuses (`--import-blocked-extensions`). */
+  importBlockedExtensions: string[];
   /** Largest JSON request body, bytes. */
   bodyLimit: number;
   taskLeaseMs: number;
@@ -77,6 +95,8 @@ export const DEFAULT_NFS_PORT = 2049;
 export const DEFAULT_PORT = 4580;
 /** Live boxes per Datafence unless `--box-limit` says otherwise. */
 export const DEFAULT_BOX_LIMIT = 10;
+/** Extensions the built-in import check refuses unless `--import-blocked-extensions` says otherwise: executables and scripts. */
+export const DEFAULT_IMPORT_BLOCKED_EXTENSIONS = ['.exe', '.dll', '.com', '.scr', '.bat', '.cmd', '.msi', '.ps1', '.vbs', '.jar'];
 /** The region the S3 API serves unless told otherwise (the AWS SDKs' usual default). */
 export const DEFAULT_S3_REGION = 'us-east-1';
 
@@ -99,6 +119,12 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     transitions: env.STOCKADE_TRANSITIONS,
     logLevel: env.STOCKADE_LOG_LEVEL ?? 'info',
     boxLimit: env.STOCKADE_BOX_LIMIT ? Number(env.STOCKADE_BOX_LIMIT) : DEFAULT_BOX_LIMIT,
+    exportApprovals: env.STOCKADE_EXPORT_APPROVALS ? Number(env.STOCKADE_EXPORT_APPROVALS) : 1,
+    exportPolicyFile: env.STOCKADE_EXPORT_POLICY ? resolve(env.STOCKADE_EXPORT_POLICY) : undefined,
+    importScanCommand: env.STOCKADE_IMPORT_SCAN_COMMAND || undefined,
+    importBlockedExtensions: env.STOCKADE_IMPORT_BLOCKED_EXTENSIONS
+      ? parseList(env.STOCKADE_IMPORT_BLOCKED_EXTENSIONS).map((x) => x.toLowerCase())
+      : [...DEFAULT_IMPORT_BLOCKED_EXTENSIONS],
     bodyLimit: 10 * 1024 * 1024,
     taskLeaseMs: env.STOCKADE_TASK_LEASE_MS ? Number(env.STOCKADE_TASK_LEASE_MS) : 30_000,
     taskPollMs: 250,

@@ -54,6 +54,23 @@ export const DATAFENCE_ERRORS = {
     code: '2600073',
     when: 'the software code is not in the product catalogue for that product',
   },
+  // Import, export and review (issue 9). The codes are named by the issue; the readable part of the
+  // vendor table does not say what they mean ([inferred]). Each is used for one condition, listed
+  // in docs/datafence.md.
+  bucketNotFound: { status: 400, code: '2600029', when: "the bucket does not exist in the caller's account (import source, export target)" },
+  nasNotInBox: { status: 400, code: '2610002', when: 'the NAS instance number is not a NAS in use of the box' },
+  fileTooLarge: { status: 400, code: '2610004', when: 'an object or file is larger than 2 GB' },
+  extensionNotAllowed: { status: 400, code: '2610006', when: "the file's extension is not allowed by the fence's export policy" },
+  overPolicySize: { status: 400, code: '2610008', when: "the file is larger than the fence's export policy allows" },
+  notReviewable: {
+    status: 400,
+    code: '2610010',
+    when: 'the export request is not in a state that allows this: a vote outside UPLOADED, a cancel after a decision',
+  },
+  fileNotFound: { status: 400, code: '2610012', when: 'a source object (import) or NAS file (export) does not exist' },
+  requestNotFound: { status: 400, code: '2610014', when: 'no import or export request has this fileId in the box' },
+  ownRequest: { status: 400, code: '2610016', when: 'a reviewer votes on an export request they made themselves' },
+  alreadyVoted: { status: 400, code: '2610018', when: 'the reviewer has already voted on this export request' },
   notImplemented: { status: 500, code: '10007', when: 'the operation is declared but not implemented by this server' },
 } satisfies Record<string, DocumentedError>;
 const E = DATAFENCE_ERRORS;
@@ -236,6 +253,18 @@ const ExportReview = Type.Object({
   createDate: Type.String(),
   completeDate: Type.String({ description: 'review time, "" before review' }),
   resultDate: Type.String({ description: 'review time, "" before review' }),
+  // Stockade's governance (issue 9), beyond the vendor's fields.
+  approvalsRequired: Type.Integer({ description: 'distinct approvals needed before release (--export-approvals)' }),
+  sha256: Type.String({ description: 'SHA-256 of the file pinned when it was copied for review, "" before' }),
+  voteList: Type.Array(
+    Type.Object({
+      reviewerId: Type.String(),
+      vote: Type.Union([Type.Literal('APPROVE'), Type.Literal('REJECT')]),
+      reason: Type.String(),
+      voteDate: Type.String(),
+    }),
+    { description: 'every vote cast, oldest first' },
+  ),
 });
 
 const FileList = Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 10 });
@@ -801,7 +830,7 @@ export const datafenceOps = {
       description: Type.String({ minLength: 1, maxLength: 50 }),
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.bucketNotFound, E.nasNotInBox, E.fileNotFound, E.fileTooLarge],
   }),
 
   getImportDetail: op({
@@ -813,7 +842,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object(FileQuery),
     response: ImportRecord,
-    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.requestNotFound],
   }),
 
   getImportList: op({
@@ -857,7 +886,7 @@ export const datafenceOps = {
       description: Type.String({ maxLength: 50 }),
     }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.bucketNotFound, E.nasNotInBox, E.fileNotFound, E.fileTooLarge, E.extensionNotAllowed, E.overPolicySize],
   }),
 
   getExportDetail: op({
@@ -869,7 +898,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object(FileQuery),
     response: ExportRecord,
-    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.requestNotFound],
   }),
 
   getExportList: op({
@@ -907,7 +936,7 @@ export const datafenceOps = {
     role: 'box-user',
     query: Type.Object(FileQuery),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.requestNotFound, E.notReviewable],
   }),
 
   getExportFileApproveDetail: op({
@@ -919,7 +948,7 @@ export const datafenceOps = {
     role: 'fence-admin',
     query: Type.Object(FileQuery),
     response: ExportReview,
-    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.requestNotFound],
   }),
 
   getExportFileApproveList: op({
@@ -947,7 +976,7 @@ export const datafenceOps = {
     role: 'fence-admin',
     body: Type.Object(FileQuery),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.requestNotFound, E.notReviewable, E.ownRequest, E.alreadyVoted],
   }),
 
   exportFileReject: op({
@@ -959,7 +988,7 @@ export const datafenceOps = {
     role: 'fence-admin',
     body: Type.Object({ ...FileQuery, rejectReason: Type.String({ minLength: 1, maxLength: 1000 }) }),
     response: Message,
-    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.badState],
+    errors: [E.invalidParameter, E.fenceNotFound, E.boxNotFound, E.notOwner, E.requestNotFound, E.notReviewable, E.ownRequest, E.alreadyVoted],
   }),
 };
 

@@ -21,6 +21,10 @@ commands:
                --transitions-file F --log-level info
                --allowed-hosts a,b (host names besides loopback for the test controls)
                --box-limit N (10: live boxes per Datafence)
+               --export-approvals N (1: distinct reviewers who must approve a Datafence export)
+               --export-policy FILE (per-fence export policy: allowed extensions, maximum size)
+               --import-scan-command CMD (import security check: CMD FILE, exit 0 admits)
+               --import-blocked-extensions .exe,.dll,… (built-in import check, without a scan command)
                --s3-region R[,R2…] (us-east-1: regions the S3 API serves)
                --blob-backend local|s3 (local) --blob-s3-endpoint URL --blob-s3-bucket NAME
                --blob-s3-region R --blob-s3-prefix P
@@ -84,6 +88,10 @@ async function serve(args: string[]): Promise<void> {
     'log-level': { type: 'string' },
     'allowed-hosts': { type: 'string' },
     'box-limit': { type: 'string' },
+    'export-approvals': { type: 'string' },
+    'export-policy': { type: 'string' },
+    'import-scan-command': { type: 'string' },
+    'import-blocked-extensions': { type: 'string' },
     's3-region': { type: 'string' },
     'blob-backend': { type: 'string' },
     'blob-s3-endpoint': { type: 'string' },
@@ -118,6 +126,15 @@ async function serve(args: string[]): Promise<void> {
   }
   if (values['box-limit'] !== undefined) config.boxLimit = positiveInt('box-limit', values['box-limit']);
   if (!Number.isSafeInteger(config.boxLimit) || config.boxLimit < 1) throw new UsageError(`--box-limit must be a positive integer, got ${config.boxLimit}`);
+  if (values['export-approvals'] !== undefined) config.exportApprovals = positiveInt('export-approvals', values['export-approvals']);
+  if (!Number.isSafeInteger(config.exportApprovals) || config.exportApprovals < 1) {
+    throw new UsageError(`--export-approvals must be a positive integer, got ${config.exportApprovals}`);
+  }
+  if (values['export-policy'] !== undefined) config.exportPolicyFile = values['export-policy'];
+  if (values['import-scan-command'] !== undefined) config.importScanCommand = values['import-scan-command'];
+  if (values['import-blocked-extensions'] !== undefined) {
+    config.importBlockedExtensions = parseList(values['import-blocked-extensions']).map((x) => x.toLowerCase());
+  }
   if (values['s3-region'] !== undefined) config.s3Regions = parseList(values['s3-region']);
   if (config.s3Regions.length === 0) throw new UsageError('--s3-region needs at least one region');
   for (const r of config.s3Regions) {
@@ -132,6 +149,14 @@ async function serve(args: string[]): Promise<void> {
     if (config.transitionsFile) loadTransitionsFile(config.transitionsFile);
   } catch (e) {
     throw new UsageError((e as Error).message);
+  }
+  if (config.exportPolicyFile) {
+    const { loadPolicyFile, parsePolicies } = await import('../services/datafence/airlock.js');
+    try {
+      parsePolicies(loadPolicyFile(config.exportPolicyFile), config.exportPolicyFile);
+    } catch (e) {
+      throw new UsageError(`--export-policy: ${(e as Error).message}`);
+    }
   }
 
   const { startApp } = await import('../app.js');

@@ -404,12 +404,14 @@ export class Volume {
    * Writes (creates or replaces) a file from a stream. Parent directories are created. Throws
    * `QuotaExceededError` (nothing is left behind) when the volume would exceed its quota; the
    * source stream is not destroyed. `commit` runs the final step inside the caller's transaction
-   * (default: a transaction of its own). Returns the number of bytes written.
+   * (default: a transaction of its own). `inspect` sees the complete, fsynced file under its temp
+   * path before it is committed (a security scan) and may throw to refuse it: nothing lands.
+   * Returns the number of bytes written.
    */
   async write(
     clientPath: string,
     stream: Readable | AsyncIterable<Uint8Array>,
-    opts: { commit?: CommitWrite } = {},
+    opts: { commit?: CommitWrite; inspect?: (tmpPath: string, size: number) => Promise<void> } = {},
   ): Promise<{ size: number }> {
     const target = this.resolve(clientPath);
     const replaced = await this.existingSize(clientPath, target);
@@ -433,6 +435,7 @@ export class Volume {
       await fh.sync();
       await fh.close();
       fh = null;
+      if (opts.inspect) await opts.inspect(tmp, written);
       let renamed = false;
       const apply = async (trx: Executor): Promise<void> => {
         const full = this.resolve(clientPath); // re-check: nothing on the way became a symlink
@@ -455,12 +458,13 @@ export class Volume {
     }
   }
 
-  /** Reads a file. A missing file errors the stream (ENOENT). */
-  read(clientPath: string, range?: { start: number; end: number }): Readable {
+  /** Reads a file (`highWaterMark`: the size of each read). A missing file errors the stream (ENOENT). */
+  read(clientPath: string, range?: { start: number; end: number }, opts: { highWaterMark?: number } = {}): Readable {
     const full = this.resolve(clientPath);
     return fs.createReadStream(full, {
       flags: READ_FLAGS as unknown as string, // numeric flags are accepted at run time
       ...(range ? { start: range.start, end: range.end } : {}),
+      ...(opts.highWaterMark !== undefined ? { highWaterMark: opts.highWaterMark } : {}),
     });
   }
 

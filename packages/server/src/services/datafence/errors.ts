@@ -94,5 +94,55 @@ export const errors = defineErrors(DATAFENCE_ERRORS, {
     'ko-KR': '소프트웨어 코드 {softwareCode}은(는) {productCode}의 소프트웨어가 아닙니다(get-product-spec 참조).',
     'zh-CN': '软件代码 {softwareCode} 不是 {productCode} 的软件（见 get-product-spec）。',
   },
+  bucketNotFound: {
+    'en-US': 'The bucket {bucket} does not exist.',
+    'ko-KR': '버킷 {bucket}이(가) 존재하지 않습니다.',
+    'zh-CN': '存储桶 {bucket} 不存在。',
+  },
+  nasNotInBox: {
+    'en-US': 'The NAS {instanceNo} is not a NAS in use of the box {boxId}.',
+    'ko-KR': 'NAS {instanceNo}은(는) 박스 {boxId}에서 사용 중인 NAS가 아닙니다.',
+    'zh-CN': 'NAS {instanceNo} 不是分析箱 {boxId} 正在使用的 NAS。',
+  },
+  fileTooLarge: {
+    'en-US': 'The file {file} is {size} bytes; at most {max} bytes can be transferred.',
+    'ko-KR': '파일 {file}의 크기는 {size}바이트입니다. 최대 {max}바이트까지 전송할 수 있습니다.',
+    'zh-CN': '文件 {file} 为 {size} 字节；最多可传输 {max} 字节。',
+  },
+  extensionNotAllowed: {
+    'en-US': 'The export policy of this Datafence does not allow the file {file} (allowed: {allowed}).',
+    'ko-KR': '이 Datafence의 반출 정책은 파일 {file}을(를) 허용하지 않습니다(허용: {allowed}).',
+    'zh-CN': '该 Datafence 的导出策略不允许文件 {file}（允许：{allowed}）。',
+  },
+  overPolicySize: {
+    'en-US': 'The file {file} is {size} bytes; the export policy of this Datafence allows at most {max}.',
+    'ko-KR': '파일 {file}의 크기는 {size}바이트입니다. 이 Datafence의 반출 정책은 최대 {max}바이트까지 허용합니다.',
+    'zh-CN': '文件 {file} 为 {size} 字节；该 Datafence 的导出策略最多允许 {max} 字节。',
+  },
+  notReviewable: {
+    'en-US': 'The export request {fileId} is {status}; this is not possible now.',
+    'ko-KR': '반출 요청 {fileId}은(는) {status} 상태입니다. 지금은 할 수 없습니다.',
+    'zh-CN': '导出申请 {fileId} 的状态为 {status}；现在无法执行此操作。',
+  },
+  fileNotFound: {
+    'en-US': 'The file {file} does not exist.',
+    'ko-KR': '파일 {file}이(가) 존재하지 않습니다.',
+    'zh-CN': '文件 {file} 不存在。',
+  },
+  requestNotFound: {
+    'en-US': 'There is no request {fileId} in the box {boxId}.',
+    'ko-KR': '박스 {boxId}에 요청 {fileId}이(가) 없습니다.',
+    'zh-CN': '分析箱 {boxId} 中没有申请 {fileId}。',
+  },
+  ownRequest: {
+    'en-US': 'You made the export request {fileId}; another reviewer must decide on it.',
+    'ko-KR': '반출 요청 {fileId}은(는) 본인이 요청한 것입니다. 다른 심사자가 결정해야 합니다.',
+    'zh-CN': '导出申请 {fileId} 是您本人提交的；必须由其他审核人决定。',
+  },
+  alreadyVoted: {
+    'en-US': 'You have already voted on the export request {fileId}.',
+    'ko-KR': '반출 요청 {fileId}에 이미 투표했습니다.',
+    'zh-CN': '您已对导出申请 {fileId} 投过票。',
+  },
   notImplemented: 'The operation is not implemented by this server.',
 });

@@ -118,4 +118,73 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    // Issue 9: import and export requests, and the reviewers' votes.
+    id: '0002-airlock',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      const s = trx.schema;
+      await s
+        .createTable('datafence_imports')
+        .addColumn('id', t.autoId)
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('fence_id', t.bigint, (c) => c.notNull())
+        .addColumn('box_id', t.bigint, (c) => c.notNull())
+        .addColumn('requester_key', 'text', (c) => c.notNull())
+        .addColumn('requester_name', 'text', (c) => c.notNull())
+        .addColumn('source_bucket', 'text', (c) => c.notNull())
+        .addColumn('source_key', 'text', (c) => c.notNull())
+        .addColumn('nas_instance_no', t.bigint, (c) => c.notNull())
+        .addColumn('nas_name', 'text', (c) => c.notNull())
+        .addColumn('target_path', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('size', t.bigint)
+        .addColumn('sha256', 'text')
+        .addColumn('error', 'text')
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .addColumn('completed_at', t.time)
+        .execute();
+      await s.createIndex('datafence_imports_box').on('datafence_imports').columns(['box_id', 'id']).execute();
+      await s
+        .createTable('datafence_exports')
+        .addColumn('id', t.autoId)
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('fence_id', t.bigint, (c) => c.notNull())
+        .addColumn('box_id', t.bigint, (c) => c.notNull())
+        .addColumn('requester_user_id', 'text', (c) => c.notNull())
+        .addColumn('requester_name', 'text', (c) => c.notNull())
+        .addColumn('requester_key', 'text', (c) => c.notNull())
+        .addColumn('nas_instance_no', t.bigint, (c) => c.notNull())
+        .addColumn('nas_name', 'text', (c) => c.notNull())
+        .addColumn('source_path', 'text', (c) => c.notNull())
+        .addColumn('target_bucket', 'text', (c) => c.notNull())
+        .addColumn('review_bucket', 'text', (c) => c.notNull())
+        .addColumn('screen_path', 'text', (c) => c.notNull())
+        .addColumn('file_description', 'text', (c) => c.notNull())
+        .addColumn('export_purpose', 'text', (c) => c.notNull())
+        .addColumn('description', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('approvals_required', 'integer', (c) => c.notNull())
+        .addColumn('size', t.bigint)
+        .addColumn('sha256', 'text')
+        .addColumn('reject_reason', 'text', (c) => c.notNull())
+        .addColumn('error', 'text')
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .addColumn('result_at', t.time)
+        .addColumn('completed_at', t.time)
+        .execute();
+      await s.createIndex('datafence_exports_box').on('datafence_exports').columns(['box_id', 'id']).execute();
+      await s
+        .createTable('datafence_export_votes')
+        .addColumn('export_id', t.bigint, (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('vote', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('at', t.time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('datafence_export_votes_pk', ['export_id', 'user_id'])
+        .execute();
+    },
+  },
 ];

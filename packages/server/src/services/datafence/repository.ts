@@ -1,7 +1,7 @@
 /** All of Datafence's SQL. Methods take the database or a transaction. */
 import { sql, type Kysely } from 'kysely';
 import { asDb, type Executor } from '../../store/schema.js';
-import type { BoxRow, DatafenceDatabase, FenceRow, InfraHistoryRow, InfraRow } from './tables.js';
+import type { BoxRow, DatafenceDatabase, ExportRow, FenceRow, ImportRow, InfraHistoryRow, InfraRow, VoteRow } from './tables.js';
 
 type Db = Kysely<DatafenceDatabase>;
 
@@ -11,6 +11,13 @@ export const TRANSITIONAL = ['INITIALIZE', 'ING', 'RETURN'] as const;
 export interface Page {
   page: number;
   size: number;
+}
+
+/** The filters of the import, export and review lists: a status, a request-time window (ms, inclusive). */
+export interface RequestFilter {
+  status?: string;
+  from?: number;
+  to?: number;
 }
 
 export interface Paged<T> {
@@ -31,6 +38,28 @@ const box = (r: BoxRow): BoxRow => ({
   ended_at: r.ended_at === null ? null : Number(r.ended_at),
 });
 const orNum = (v: number | null): number | null => (v === null ? null : Number(v));
+const importRow = (r: ImportRow): ImportRow => ({
+  ...r,
+  id: Number(r.id),
+  fence_id: Number(r.fence_id),
+  box_id: Number(r.box_id),
+  nas_instance_no: Number(r.nas_instance_no),
+  size: orNum(r.size),
+  created_at: Number(r.created_at),
+  completed_at: orNum(r.completed_at),
+});
+const exportRow = (r: ExportRow): ExportRow => ({
+  ...r,
+  id: Number(r.id),
+  fence_id: Number(r.fence_id),
+  box_id: Number(r.box_id),
+  nas_instance_no: Number(r.nas_instance_no),
+  approvals_required: Number(r.approvals_required),
+  size: orNum(r.size),
+  created_at: Number(r.created_at),
+  result_at: orNum(r.result_at),
+  completed_at: orNum(r.completed_at),
+});
 const item = (r: InfraRow): InfraRow => ({
   ...r,
   id: Number(r.id),
@@ -372,5 +401,116 @@ export class DatafenceRepository {
       .where('image_no', '=', imageNo)
       .where('product_code', '=', productCode)
       .executeTakeFirst();
+  }
+
+  // ── import and export requests (issue 9) ──────────────────────────────────────────────────
+
+  /** Inserts an import request; its NAS file name is `{fileId}_{name}`. Returns the fileId. */
+  async insertImport(trx: Executor, row: Omit<ImportRow, 'id' | 'target_path'>, name: string): Promise<number> {
+    const { id } = await this.db(trx).insertInto('datafence_imports').values({ ...row, target_path: '' }).returning('id').executeTakeFirstOrThrow();
+    await this.db(trx).updateTable('datafence_imports').set({ target_path: `${Number(id)}_${name}` }).where('id', '=', id).execute();
+    return Number(id);
+  }
+
+  async getImport(e: Executor | undefined, id: number): Promise<ImportRow | undefined> {
+    const r = await this.db(e).selectFrom('datafence_imports').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && importRow(r);
+  }
+
+  /** The import request `id` of the box (in the account), or undefined. */
+  async findImport(accountId: string, boxId: number, id: number, e?: Executor): Promise<ImportRow | undefined> {
+    const r = await this.db(e)
+      .selectFrom('datafence_imports')
+      .selectAll()
+      .where('id', '=', id)
+      .where('account_id', '=', accountId)
+      .where('box_id', '=', boxId)
+      .executeTakeFirst();
+    return r && importRow(r);
+  }
+
+  /** Compare-and-set: applies `patch` only while the request is in one of `from`; true when it did. */
+  async updateImport(trx: Executor, id: number, from: readonly string[], patch: Partial<ImportRow>): Promise<boolean> {
+    const r = await this.db(trx).updateTable('datafence_imports').set(patch).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async pageImports(boxId: number, filter: RequestFilter, page: Page, e?: Executor): Promise<Paged<ImportRow>> {
+    let q = this.db(e).selectFrom('datafence_imports').where('box_id', '=', boxId);
+    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+    if (filter.from !== undefined) q = q.where('created_at', '>=', filter.from);
+    if (filter.to !== undefined) q = q.where('created_at', '<=', filter.to);
+    const { n } = await q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    const rows = await q.selectAll().orderBy('id', 'desc').limit(page.size).offset(page.page * page.size).execute();
+    return { total: Number(n), rows: rows.map(importRow) };
+  }
+
+  /** Inserts an export request; `screenPath(fileId)` names its review object. Returns the fileId. */
+  async insertExport(trx: Executor, row: Omit<ExportRow, 'id' | 'screen_path'>, screenPath: (fileId: number) => string): Promise<number> {
+    const { id } = await this.db(trx).insertInto('datafence_exports').values({ ...row, screen_path: '' }).returning('id').executeTakeFirstOrThrow();
+    await this.db(trx).updateTable('datafence_exports').set({ screen_path: screenPath(Number(id)) }).where('id', '=', id).execute();
+    return Number(id);
+  }
+
+  async getExport(e: Executor | undefined, id: number): Promise<ExportRow | undefined> {
+    const r = await this.db(e).selectFrom('datafence_exports').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && exportRow(r);
+  }
+
+  /** The export request `id` of the box (in the account), unless canceled. */
+  async findExport(accountId: string, boxId: number, id: number, e?: Executor): Promise<ExportRow | undefined> {
+    const r = await this.db(e)
+      .selectFrom('datafence_exports')
+      .selectAll()
+      .where('id', '=', id)
+      .where('account_id', '=', accountId)
+      .where('box_id', '=', boxId)
+      .where('status', '!=', 'CANCELED')
+      .executeTakeFirst();
+    return r && exportRow(r);
+  }
+
+  /** Compare-and-set, as `updateImport`. */
+  async updateExport(trx: Executor, id: number, from: readonly string[], patch: Partial<ExportRow>): Promise<boolean> {
+    const r = await this.db(trx).updateTable('datafence_exports').set(patch).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async pageExports(boxId: number, filter: RequestFilter, page: Page, e?: Executor): Promise<Paged<ExportRow>> {
+    let q = this.db(e).selectFrom('datafence_exports').where('box_id', '=', boxId).where('status', '!=', 'CANCELED');
+    if (filter.status !== undefined) q = q.where('status', '=', filter.status);
+    if (filter.from !== undefined) q = q.where('created_at', '>=', filter.from);
+    if (filter.to !== undefined) q = q.where('created_at', '<=', filter.to);
+    const { n } = await q.select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
+    const rows = await q.selectAll().orderBy('id', 'desc').limit(page.size).offset(page.page * page.size).execute();
+    return { total: Number(n), rows: rows.map(exportRow) };
+  }
+
+  /** Export requests of a box that were not canceled (get-box-summary-info `exportApplyCount`). */
+  async countExports(boxId: number, e?: Executor): Promise<number> {
+    const { n } = await this.db(e)
+      .selectFrom('datafence_exports')
+      .select(sql<number>`count(*)`.as('n'))
+      .where('box_id', '=', boxId)
+      .where('status', '!=', 'CANCELED')
+      .executeTakeFirstOrThrow();
+    return Number(n);
+  }
+
+  /** Records a vote; false when this reviewer has voted on the request already. */
+  async insertVote(trx: Executor, vote: VoteRow): Promise<boolean> {
+    const r = await this.db(trx)
+      .insertInto('datafence_export_votes')
+      .values(vote)
+      .onConflict((oc) => oc.columns(['export_id', 'user_id']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  /** The votes on these requests, oldest first. */
+  async votes(exportIds: readonly number[], e?: Executor): Promise<VoteRow[]> {
+    if (exportIds.length === 0) return [];
+    const rows = await this.db(e).selectFrom('datafence_export_votes').selectAll().where('export_id', 'in', exportIds).orderBy('at').orderBy('user_id').execute();
+    return rows.map((v) => ({ ...v, export_id: Number(v.export_id), at: Number(v.at) }));
   }
 }

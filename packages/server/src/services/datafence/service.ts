@@ -14,13 +14,14 @@ import type { BoxRow, FenceRow, InfraRow } from './tables.js';
 import { BOX_TRANSITION, FENCE_TRANSITION, type BoxTransitionPayload } from './tasks.js';
 import { HISTORY_INFRA_TYPE } from './texts.js';
 import { nasControl } from './nas-control.js';
+import { Airlock, loadPolicyFile, parsePolicies, type ExportPolicy } from './airlock.js';
 import { runBoxSession, type SessionOptions } from './sandbox.js';
 
 /** Fence names: 3–30 lower-case letters, digits and hyphens (they also begin the review bucket's name). */
 export const FENCE_NAME = /^[a-z][a-z0-9-]{2,29}$/;
 
 /** Lifecycle kinds (`--transitions box=manual,fence=delay:2000`). */
-export const LIFECYCLE_KINDS = { box: 'box', fence: 'fence' } as const;
+export const LIFECYCLE_KINDS = { box: 'box', fence: 'fence', import: 'import', export: 'export' } as const;
 
 /** A box NAS as other parts of Stockade see it (imports land here, exports are taken from here). */
 export interface BoxNas {
@@ -42,9 +43,19 @@ export class DatafenceService implements ServiceHooks {
   readonly repo: DatafenceRepository;
   readonly provisioner: Provisioner;
   readonly api: DatafenceApi;
+  readonly airlock: Airlock;
+  /** Export policies (`--export-policy` and `config.exportPolicy`), read once at start. */
+  private readonly policies: ReturnType<typeof parsePolicies>;
 
   constructor(readonly app: AppContext) {
     this.repo = new DatafenceRepository(app.store.db);
+    this.airlock = new Airlock(this);
+    const fromFile = app.config.exportPolicyFile ? parsePolicies(loadPolicyFile(app.config.exportPolicyFile), app.config.exportPolicyFile) : undefined;
+    const given = app.config.exportPolicy ? parsePolicies(app.config.exportPolicy, 'exportPolicy') : undefined;
+    this.policies = {
+      fallback: given?.fallback ?? fromFile?.fallback ?? { allowedExtensions: null, maxSizeBytes: null },
+      fences: new Map([...(fromFile?.fences ?? []), ...(given?.fences ?? [])]),
+    };
     this.provisioner = new BuiltInProvisioner(app, this.repo);
     this.api = {
       createFence: (trx, accountId, fence) => this.createFence(trx, accountId, fence),
@@ -82,7 +93,7 @@ export class DatafenceService implements ServiceHooks {
     const id = await this.repo.insertFence(trx, row);
     const s3 = this.app.api('s3');
     let bucket = `${opts.name}-review-${id}`;
-    while ((await s3.createBucket(trx, { name: bucket, accountId })) === 'taken') {
+    while ((await s3.createBucket(trx, { name: bucket, accountId, sealedForFence: id })) === 'taken') {
       bucket = `${opts.name}-review-${id}-${randomBytes(3).toString('hex')}`;
     }
     await this.repo.setReviewBucket(trx, id, bucket);
@@ -178,12 +189,30 @@ export class DatafenceService implements ServiceHooks {
       }));
   }
 
-  /**
-   * Export requests of the box (get-box-summary-info `exportApplyCount`). Export requests arrive
-   * with the import/export issue; until then a box has none.
-   */
-  async exportApplyCount(_boxId: number): Promise<number> {
-    return 0;
+  /** Export requests of the box that were not canceled (get-box-summary-info `exportApplyCount`). */
+  async exportApplyCount(boxId: number): Promise<number> {
+    return this.repo.countExports(boxId);
+  }
+
+  /** The export policy of a fence: its own from the policy file, else the file's default, else none. */
+  policyFor(fenceId: number): ExportPolicy {
+    return this.policies.fences.get(fenceId) ?? this.policies.fallback;
+  }
+
+  /** Enqueues a transfer task of a request (one per request and kind), due per the `import` / `export` lifecycle policy. */
+  async enqueueTransfer(trx: Executor, kind: string, lifecycleKind: 'import' | 'export', fileId: number): Promise<void> {
+    const { runner, lifecycle, clock } = this.app;
+    await runner.enqueue(kind, { fileId }, { db: trx, dueAt: lifecycle.dueAt(lifecycleKind, clock.now()), dedupeKey: `${kind}:${fileId}` });
+  }
+
+  /** Fences made before review buckets were sealed get theirs sealed at start (idempotent). */
+  async start(): Promise<void> {
+    const fences = await this.repo.listAllFences();
+    if (fences.length === 0) return;
+    const s3 = this.app.api('s3');
+    await this.app.store.tx(async (trx) => {
+      for (const f of fences) await s3.sealBucket(trx, f.export_bucket, f.id);
+    });
   }
 
   // ── lifecycles ────────────────────────────────────────────────────────────────────────────

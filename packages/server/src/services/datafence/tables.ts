@@ -98,6 +98,71 @@ export const datafenceTables = defineTables({
     box_id: col.bigint(),
     created_at: col.time(),
   },
+  /** Import requests (§1.3): one row per file; `id` is the fileId. */
+  datafence_imports: {
+    id: col.autoId(),
+    account_id: col.text(),
+    fence_id: col.bigint(),
+    box_id: col.bigint(),
+    requester_key: col.text(),
+    requester_name: col.text(),
+    source_bucket: col.text(),
+    source_key: col.text(),
+    nas_instance_no: col.bigint(),
+    nas_name: col.text(),
+    /** Where the file lands on the NAS: `{fileId}_{last segment of the key}` (set at insert). */
+    target_path: col.text(),
+    description: col.text(),
+    /** INITIALIZED | UPLOADING | IMPORTED | ERROR_FILE | ERROR_SECURITY | ERROR_SYSTEM */
+    status: col.text(),
+    size: col.bigint().orNull(),
+    sha256: col.text().orNull(),
+    error: col.text().orNull(),
+    created_at: col.time(),
+    completed_at: col.time().orNull(),
+  },
+  /** Export requests (§1.4): one row per file; `id` is the fileId. */
+  datafence_exports: {
+    id: col.autoId(),
+    account_id: col.text(),
+    fence_id: col.bigint(),
+    box_id: col.bigint(),
+    requester_user_id: col.text(),
+    requester_name: col.text(),
+    requester_key: col.text(),
+    nas_instance_no: col.bigint(),
+    nas_name: col.text(),
+    source_path: col.text(),
+    target_bucket: col.text(),
+    /** The review bucket at request time and the object's key in it (`screenFilePath`). */
+    review_bucket: col.text(),
+    screen_path: col.text(),
+    file_description: col.text(),
+    export_purpose: col.text(),
+    description: col.text(),
+    /** §1.4 codes, and CANCELED (hidden: the vendor has no such code, a canceled request disappears). */
+    status: col.text(),
+    /** Distinct approvals needed, fixed when the request is made. */
+    approvals_required: col.int(),
+    size: col.bigint().orNull(),
+    /** SHA-256 pinned while the file was copied for review; re-checked at release. */
+    sha256: col.text().orNull(),
+    reject_reason: col.text(),
+    error: col.text().orNull(),
+    created_at: col.time(),
+    /** The decision (approval complete or rejection). */
+    result_at: col.time().orNull(),
+    completed_at: col.time().orNull(),
+  },
+  /** Every reviewer's vote on an export request; one per reviewer. */
+  datafence_export_votes: {
+    export_id: col.bigint(),
+    user_id: col.text(),
+    user_name: col.text(),
+    vote: col.text(), // APPROVE | REJECT
+    reason: col.text(),
+    at: col.time(),
+  },
   /** Number sequences of the built-in provisioner (instance numbers, storage ids, addresses). */
   datafence_counters: {
     name: col.text(),
@@ -109,4 +174,7 @@ export type DatafenceDatabase = DatabaseOf<typeof datafenceTables>;
 export type FenceRow = RowOf<(typeof datafenceTables)['fences']>;
 export type BoxRow = RowOf<(typeof datafenceTables)['boxes']>;
 export type InfraRow = RowOf<(typeof datafenceTables)['infra']>;
+export type ImportRow = RowOf<(typeof datafenceTables)['datafence_imports']>;
+export type ExportRow = RowOf<(typeof datafenceTables)['datafence_exports']>;
+export type VoteRow = RowOf<(typeof datafenceTables)['datafence_export_votes']>;
 export type InfraHistoryRow = RowOf<(typeof datafenceTables)['infra_history']>;

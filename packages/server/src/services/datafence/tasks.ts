@@ -10,9 +10,17 @@
 import { Type } from '@sinclair/typebox';
 import { taskFor } from '../../platform/service.js';
 import type { DatafenceService } from './service.js';
+import { TRANSFER_ATTEMPTS } from './airlock.js';
 
 export const BOX_TRANSITION = 'datafence.box-transition';
 export const FENCE_TRANSITION = 'datafence.fence-transition';
+/** Issue 9: the transfers of import and export requests (airlock.ts). */
+export const IMPORT_FILE = 'datafence.import-file';
+export const EXPORT_UPLOAD = 'datafence.export-upload';
+export const EXPORT_RELEASE = 'datafence.export-release';
+const FileTask = Type.Object({ fileId: Type.Integer({ minimum: 1 }) });
+/** A transfer may take minutes (2 GB); its lease is renewed while it runs. */
+const TRANSFER = { payload: FileTask, concurrency: 2, maxAttempts: TRANSFER_ATTEMPTS, timeoutMs: 3_600_000 } as const;
 
 const BoxTransition = Type.Object({
   boxId: Type.Integer({ minimum: 1 }),
@@ -46,4 +54,7 @@ export const tasks = [
       for (const cleanup of after) await cleanup();
     },
   }),
+  task({ kind: IMPORT_FILE, ...TRANSFER, run: (svc, p, ctx) => svc.airlock.runImport(p.fileId, ctx) }),
+  task({ kind: EXPORT_UPLOAD, ...TRANSFER, run: (svc, p, ctx) => svc.airlock.runUpload(p.fileId, ctx) }),
+  task({ kind: EXPORT_RELEASE, ...TRANSFER, run: (svc, p, ctx) => svc.airlock.runRelease(p.fileId, ctx) }),
 ];

@@ -17,6 +17,32 @@ export function statusName(lang: Lang, code: string): string {
   return RESOURCE_STATUS[code]?.[lang] ?? code;
 }
 
+/** `statusName` of import requests (§1.3): English and Korean as documented, Chinese ours. */
+export const IMPORT_STATUS: Record<string, Texts> = {
+  INITIALIZED: { 'en-US': 'Import requested (before file transfer)', 'ko-KR': '반입요청(파일 전송전)', 'zh-CN': '已申请导入（文件传输前）' },
+  UPLOADING: { 'en-US': 'Import requested (file transfer in progress)', 'ko-KR': '반입요청(파일 전송중)', 'zh-CN': '已申请导入（文件传输中）' },
+  IMPORTED: { 'en-US': 'Import completed', 'ko-KR': '반입완료', 'zh-CN': '导入完成' },
+  ERROR_FILE: { 'en-US': 'Error (file)', 'ko-KR': '오류(파일)', 'zh-CN': '错误（文件）' },
+  ERROR_SECURITY: { 'en-US': 'Error (security check)', 'ko-KR': '오류(보안체크)', 'zh-CN': '错误（安全检查）' },
+  ERROR_SYSTEM: { 'en-US': 'Error (system error)', 'ko-KR': '오류(시스템 오류)', 'zh-CN': '错误（系统错误）' },
+};
+
+/** `statusName` of export requests and reviews (§1.4). */
+export const EXPORT_STATUS: Record<string, Texts> = {
+  INITIALIZED: { 'en-US': 'Review requested (before file transfer)', 'ko-KR': '심사요청(파일 전송전)', 'zh-CN': '已申请审核（文件传输前）' },
+  UPLOADING: { 'en-US': 'Review requested (file transfer in progress)', 'ko-KR': '심사요청(파일 전송중)', 'zh-CN': '已申请审核（文件传输中）' },
+  UPLOADED: { 'en-US': 'Review requested (file transfer completed)', 'ko-KR': '심사요청(파일 전송완료)', 'zh-CN': '已申请审核（文件传输完成）' },
+  APPROVED: { 'en-US': 'Approved (before saving to bucket)', 'ko-KR': '승인(버킷 저장전)', 'zh-CN': '已批准（保存到存储桶前）' },
+  EXPORTING: { 'en-US': 'Approved (saving to bucket in progress)', 'ko-KR': '승인(버킷 저장중)', 'zh-CN': '已批准（正在保存到存储桶）' },
+  EXPORTED: { 'en-US': 'Approved (saving to bucket completed)', 'ko-KR': '승인(버킷 저장완료)', 'zh-CN': '已批准（已保存到存储桶）' },
+  REJECTED: { 'en-US': 'Rejected', 'ko-KR': '반려', 'zh-CN': '已驳回' },
+  ERROR_FILE: IMPORT_STATUS.ERROR_FILE!,
+  ERROR_SYSTEM: IMPORT_STATUS.ERROR_SYSTEM!,
+};
+
+export const importStatusName = (lang: Lang, code: string): string => IMPORT_STATUS[code]?.[lang] ?? code;
+export const exportStatusName = (lang: Lang, code: string): string => EXPORT_STATUS[code]?.[lang] ?? code;
+
 /**
  * `infraType` of the infra histories: display words, not product codes (datafence.md §4.1 #3,
  * §4.3 #12). "Server", "NAS" and "Connect Server" are documented; the others follow them. A box's

@@ -1,17 +1,52 @@
 /**
  * Object Storage's interface for other services (Datafence reads imports from buckets and writes
  * exports into them). Services reach Object Storage only through this.
+ *
+ * Writing an object is two steps, so that another service can commit it with its own state:
+ * `stageObject` writes the content durably under a fresh id (nothing refers to it: a crash leaves
+ * an orphan that garbage collection removes), then `commitObject(trx, …)` makes it the object in
+ * the caller's transaction; the function it returns deletes replaced content and runs after the
+ * commit. `discard` drops staged content that will not be committed.
  */
+import type { Readable } from 'node:stream';
+import type { BlobInfo } from '../../store/blobs.js';
 import type { Executor } from '../../store/schema.js';
 
+export interface StagedObject {
+  blobId: string;
+  size: number;
+  /** Lower-case hex SHA-256 of the content, computed while it was written. */
+  sha256: string;
+  /** The object's ETag, quoted: derived from the SHA-256 (`"{first 32 hex}-1"`), not an MD5. */
+  etag: string;
+  blob: BlobInfo;
+}
+
 export interface ObjectStorageApi {
-  /** The account's buckets, by name. */
+  /** The account's buckets, by name (not Datafence's export-review buckets). */
   listBuckets(accountId: string): Promise<Array<{ name: string; createdAt: number }>>;
   /**
    * Creates a bucket for the account in the caller's transaction; `taken` when the name exists
-   * (bucket names are global), and nothing changes.
+   * (bucket names are global), and nothing changes. `sealedForFence`: an export-review bucket
+   * (no S3 writes or copies out of it; reads of its objects are audit events of that fence).
    */
-  createBucket(trx: Executor, bucket: { name: string; accountId: string }): Promise<'created' | 'taken'>;
+  createBucket(trx: Executor, bucket: { name: string; accountId: string; sealedForFence?: number }): Promise<'created' | 'taken'>;
+  /** Seals an existing bucket as the export-review bucket of a fence (see `createBucket`). */
+  sealBucket(trx: Executor, name: string, fenceId: number): Promise<void>;
+  /** Whether the account has this bucket. */
+  bucketExists(accountId: string, name: string): Promise<boolean>;
+  /** An object's size; `noBucket` for a bucket the account does not have. */
+  statObject(accountId: string, bucket: string, key: string): Promise<{ size: number } | 'noBucket' | 'noObject'>;
+  /** An object's bytes (its content is kept until the stream closes). */
+  readObject(accountId: string, bucket: string, key: string): Promise<{ size: number; stream: Readable } | 'noBucket' | 'noObject'>;
+  /** Writes content durably under a fresh id, hashing it; throws when it exceeds `maxBytes`. */
+  stageObject(source: Readable | AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedObject>;
+  /** Makes staged content the object `bucket/key` in `trx`; returns what to run after the commit. */
+  commitObject(trx: Executor, accountId: string, bucket: string, key: string, staged: StagedObject): Promise<() => Promise<void>>;
+  /** Drops staged content that was not committed. */
+  discard(staged: StagedObject): Promise<void>;
+  /** Deletes an object in `trx` (nothing when absent); returns what to run after the commit. */
+  deleteObject(trx: Executor, accountId: string, bucket: string, key: string): Promise<() => Promise<void>>;
 }
 
 declare module '../../context.js' {

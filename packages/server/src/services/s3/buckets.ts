@@ -51,6 +51,7 @@ export const createBucket: S3Handler = async (call) => {
     account_id: call.identity.accountId,
     region,
     created_at: call.app.clock.now(),
+    sealed_fence_id: null,
   });
   if (r === 'ownedByYou') {
     throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {

@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
+import type { S3OperationName } from '@stockade/sdk';
 import type { AppContext } from '../../context.js';
 import type { ResolvedKey } from '../../iam/iam.js';
 import { chunksOf } from '../../store/fsutil.js';
@@ -20,6 +21,8 @@ export interface S3Call {
   requestId: string;
   identity: ResolvedKey;
   auth: VerifiedRequest;
+  /** The operation the request was routed to. */
+  op: S3OperationName;
   /** Bucket named by the request ('' for none). */
   bucket: string;
   /** Object key, percent-decoded ('' for none). */
@@ -84,8 +87,17 @@ export async function ownedBucket(call: S3Call, name = call.bucket): Promise<Buc
 export function checkOwned(call: S3Call, b: BucketRow | undefined, name = call.bucket): BucketRow {
   if (!b) throw noSuchBucket(name);
   if (b.account_id !== call.identity.accountId) throw accessDenied();
+  // A Datafence export-review bucket: only Datafence writes it (the copy of a file under review)
+  // and nothing is copied out of it through S3 (a release goes through export-file-approve); its
+  // owner and fence admins may read and list it (reads of objects are audited, objects.ts).
+  if (b.sealed_fence_id !== null && (name !== call.bucket || !SEALED_READS.has(call.op))) throw accessDenied();
   return b;
 }
+
+/** What S3 may do on a sealed (export-review) bucket: read and list. */
+const SEALED_READS: ReadonlySet<S3OperationName> = new Set<S3OperationName>([
+  'GetObject', 'HeadObject', 'ListObjects', 'ListObjectsV2', 'GetBucketLocation', 'ListMultipartUploads', 'ListParts',
+]);
 
 /**
  * Waits for work that consumes a decoded body and for the decoder's verdict (`done`). The

@@ -139,11 +139,11 @@ export class ObjectContent {
    * so a blob deleted by a concurrent overwrite shows up here (`ContentGone`), before any byte
    * was answered; open files stay readable after their deletion.
    */
-  async open(segments: readonly Segment[]): Promise<Readable> {
+  async open(segments: readonly Segment[], opts: { highWaterMark?: number } = {}): Promise<Readable> {
     const opened: Readable[] = [];
     try {
       for (const s of segments.slice(0, EAGER_OPEN)) {
-        const r = this.blobs.open(s.blobId, { start: s.start, end: s.end });
+        const r = this.blobs.open(s.blobId, { start: s.start, end: s.end }, opts);
         opened.push(r);
         if (r instanceof fs.ReadStream) await once(r, 'ready');
       }
@@ -158,7 +158,7 @@ export class ObjectContent {
       try {
         for (; i < segments.length; i++) {
           const s = segments[i] as Segment;
-          const r = opened[i] ?? blobs.open(s.blobId, { start: s.start, end: s.end });
+          const r = opened[i] ?? blobs.open(s.blobId, { start: s.start, end: s.end }, opts);
           let n = 0;
           try {
             for await (const c of r as AsyncIterable<Buffer>) {

@@ -20,8 +20,8 @@ import { S3Error, type DecodedBody } from './auth.js';
 import { decodeBody } from './chunked.js';
 import { verifySigV4 } from './sigv4.js';
 import { accessDenied, S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
-import { ObjectContent } from './content.js';
-import { S3Repository } from './repository.js';
+import { ContentGone, ObjectContent, segmentsFor } from './content.js';
+import { newVersionId, S3Repository } from './repository.js';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './buckets.js';
 import { listObjects, listObjectsV2 } from './list.js';
 import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
@@ -36,6 +36,7 @@ import {
 } from './multipart.js';
 import { errorDocument } from './xml.js';
 import { DEFAULT_S3_REGION } from '../../config.js';
+import { ContentTooLargeError } from '../../store/blobs.js';
 import { clientGone } from '../../platform/http.js';
 
 /**
@@ -209,9 +210,8 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-export function createS3Service(ctx: AppContext, repo: S3Repository): RawService {
+export function createS3Service(ctx: AppContext, repo: S3Repository, content = new ObjectContent(ctx.blobs, ctx.logger)): RawService {
   const regions = ctx.config.s3Regions.length > 0 ? ctx.config.s3Regions : [DEFAULT_S3_REGION];
-  const content = new ObjectContent(ctx.blobs, ctx.logger);
   /** Requests whose body decoding started. */
   const bodyStarted = new WeakSet<IncomingMessage>();
 
@@ -301,6 +301,7 @@ export function createS3Service(ctx: AppContext, repo: S3Repository): RawService
         app: ctx,
         repo,
         content,
+        op,
         req,
         method,
         requestId: info.requestId,
@@ -327,16 +328,96 @@ export function createS3Service(ctx: AppContext, repo: S3Repository): RawService
 }
 
 /** What other services may do with Object Storage (services/s3/api.ts). */
-function objectStorageApi(app: AppContext, repo: S3Repository): ObjectStorageApi {
+function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectContent): ObjectStorageApi {
+  /** The account's bucket, or undefined (another account's bucket is as good as missing). */
+  const owned = async (accountId: string, name: string) => {
+    if (!isValidBucketName(name)) return undefined;
+    const b = await repo.getBucket(name);
+    return b && b.account_id === accountId ? b : undefined;
+  };
   return {
     async listBuckets(accountId) {
-      return (await repo.listBuckets(accountId)).map((b) => ({ name: b.name, createdAt: b.created_at }));
+      return (await repo.listBuckets(accountId)).filter((b) => b.sealed_fence_id === null).map((b) => ({ name: b.name, createdAt: b.created_at }));
     },
     async createBucket(trx, b) {
       if (!isValidBucketName(b.name)) throw new Error(`invalid bucket name ${JSON.stringify(b.name)}`);
       const region = app.config.s3Regions[0] ?? DEFAULT_S3_REGION;
-      const r = await repo.createBucket({ name: b.name, account_id: b.accountId, region, created_at: app.clock.now() }, trx);
+      const r = await repo.createBucket({ name: b.name, account_id: b.accountId, region, created_at: app.clock.now(), sealed_fence_id: null }, trx);
+      if (r === 'created' && b.sealedForFence !== undefined) await repo.sealBucket(trx, b.name, b.sealedForFence);
       return r === 'created' ? 'created' : 'taken';
+    },
+    async sealBucket(trx, name, fenceId) {
+      await repo.sealBucket(trx, name, fenceId);
+    },
+    async bucketExists(accountId, name) {
+      return (await owned(accountId, name)) !== undefined;
+    },
+    async statObject(accountId, bucket, key) {
+      if (!(await owned(accountId, bucket))) return 'noBucket';
+      const o = key === '' ? undefined : await repo.getObject(bucket, key);
+      return o ? { size: Number(o.row.size) } : 'noObject';
+    },
+    async readObject(accountId, bucket, key) {
+      if (!(await owned(accountId, bucket))) return 'noBucket';
+      for (let attempt = 1; attempt <= 5; attempt++) {
+        const o = key === '' ? undefined : await repo.getObject(bucket, key);
+        if (!o) return 'noObject';
+        const size = Number(o.row.size);
+        if (o.blobs.reduce((n, b) => n + b.size, 0) !== size) continue; // replaced meanwhile
+        const release = content.pin(o.blobs.map((b) => b.blobId));
+        try {
+          // Bulk reads (another service's transfer): 1 MiB at a time.
+          const stream = await content.open(segmentsFor(o.blobs, 0, size - 1), { highWaterMark: 1024 * 1024 });
+          stream.once('close', release);
+          return { size, stream };
+        } catch (e) {
+          release();
+          if (!(e instanceof ContentGone)) throw e;
+        }
+      }
+      throw new Error(`object ${bucket}/${key} kept changing while it was opened`);
+    },
+    async stageObject(source, maxBytes) {
+      // No MD5 here (it costs twice the SHA-256 the blob store computes anyway): the ETag of a
+      // staged object is derived from its SHA-256, with a `-1` suffix as S3 gives ETags that are
+      // not an MD5 of the content (multipart), so clients do not check it as one.
+      let blob;
+      try {
+        blob = await app.blobs.put(source, { maxBytes });
+      } catch (e) {
+        if (e instanceof ContentTooLargeError) throw new Error(`content exceeds ${maxBytes} bytes`);
+        throw e;
+      }
+      return { blobId: blob.id, size: blob.size, sha256: blob.sha256, etag: `"${blob.sha256.slice(0, 32)}-1"`, blob };
+    },
+    async commitObject(trx, accountId, bucket, key, staged) {
+      const b = await repo.getBucket(bucket, trx);
+      if (!b || b.account_id !== accountId) throw new Error(`no bucket ${bucket} in account ${accountId}`);
+      const now = app.clock.now();
+      const row = {
+        bucket,
+        key,
+        version: newVersionId(),
+        size: staged.size,
+        etag: staged.etag,
+        headers: JSON.stringify({ 'content-type': 'application/octet-stream' }),
+        metadata: '{}',
+        checksums: '{}',
+        checksum_type: null,
+        part_count: null,
+        last_modified: now,
+      };
+      const replaced = await repo.putObject(row, [{ blobId: staged.blobId, size: staged.size }], [staged.blob], now, undefined, trx);
+      return () => content.discard(replaced);
+    },
+    async discard(staged) {
+      await content.discard([staged.blobId]);
+    },
+    async deleteObject(trx, accountId, bucket, key) {
+      const b = await repo.getBucket(bucket, trx);
+      if (!b || b.account_id !== accountId) return async () => undefined;
+      const ids = await repo.deleteObject(bucket, key, trx);
+      return () => content.discard(ids);
     },
   };
 }
@@ -348,6 +429,7 @@ export const s3Service = defineService({
   migrations,
   create(app) {
     const repo = new S3Repository(app.store);
-    return { app, raw: createS3Service(app, repo), api: objectStorageApi(app, repo) };
+    const content = new ObjectContent(app.blobs, app.logger);
+    return { app, raw: createS3Service(app, repo, content), api: objectStorageApi(app, repo, content) };
   },
 });

@@ -74,4 +74,12 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    // Datafence's export-review buckets (issue 9): written only by Datafence, read audited.
+    id: '0002-sealed-buckets',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      await trx.schema.alterTable('s3_buckets').addColumn('sealed_fence_id', t.bigint).execute();
+    },
+  },
 ];

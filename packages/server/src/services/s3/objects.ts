@@ -25,6 +25,7 @@ import {
 import { ContentGone, segmentsFor, type StoredContent } from './content.js';
 import { checkKey, etagMatches, httpDate, isoDate, MAX_KEY_BYTES, parseHttpDate } from './names.js';
 import { BucketGone, newVersionId, type ObjectRow, type StoredObject } from './repository.js';
+import { auditResource } from '../../store/audit.js';
 import { listOf, malformedXml, parseXml, textOf, type XmlNode } from './xml.js';
 
 /** Times on the wire have whole seconds: conditions compare seconds. */
@@ -212,8 +213,9 @@ async function readObject(call: S3Call, head: boolean): Promise<S3Reply> {
   for (let attempt = 1; ; attempt++) {
     const found = await call.repo.getBucketAndObject(call.bucket, call.key);
     if (attempt === 1) {
-      checkOwned(call, found.bucket);
+      const bucket = checkOwned(call, found.bucket);
       checkKey(call.key);
+      if (bucket.sealed_fence_id !== null) await auditSealedRead(call, Number(bucket.sealed_fence_id), found.object !== undefined);
     }
     const obj = found.object;
     if (!obj) throw noSuchKey(call.key);
@@ -274,6 +276,29 @@ export async function openContent(call: S3Call, obj: StoredObject, start: number
     if (e instanceof ContentGone) return 'gone';
     throw e;
   }
+}
+
+/**
+ * Every read of an object in a Datafence export-review bucket is an event of the fence's audit
+ * trail (issue 9): who read which file under review, whether or not it exists, before any byte
+ * is served.
+ */
+async function auditSealedRead(call: S3Call, fenceId: number, found: boolean): Promise<void> {
+  const id = call.identity;
+  await call.app.store.tx((trx) =>
+    call.app.audit.record(trx, {
+      action: `s3.${call.op}`,
+      resource: auditResource('s3', call.bucket, call.key),
+      fenceId,
+      detail: { found },
+      accountId: id.accountId,
+      userId: id.userId,
+      userName: id.userName,
+      accessKeyId: id.accessKeyId,
+      clientAddress: call.req.socket.remoteAddress ?? null,
+      requestId: call.requestId,
+    }),
+  );
 }
 
 export const getObject: S3Handler = (call) => readObject(call, false);

@@ -70,7 +70,7 @@ const bucketAndObject = prepared((db: Kysely<S3Database>, bucket: string, key: s
     .selectFrom('s3_buckets as b')
     .leftJoin('s3_objects as o', (j) => j.onRef('o.bucket', '=', 'b.name').on('o.key', '=', key))
     .leftJoin('s3_object_blobs as l', 'l.version', 'o.version')
-    .select(['b.account_id as bucket_account_id', 'b.region as bucket_region', 'b.created_at as bucket_created_at'])
+    .select(['b.account_id as bucket_account_id', 'b.region as bucket_region', 'b.created_at as bucket_created_at', 'b.sealed_fence_id as bucket_sealed_fence_id'])
     .selectAll('o')
     .select(['l.blob_id as blob_id', 'l.size as blob_size', 'l.seq as seq'])
     .where('b.name', '=', bucket)
@@ -95,9 +95,20 @@ export class S3Repository {
     return this.store.tx((trx) => fn(trx as unknown as Trx));
   }
 
+  /** Runs `fn` in the caller's transaction when given (another service commits with its own rows), else in one of its own. */
+  private within<T>(outer: Executor | undefined, fn: (trx: Trx) => Promise<T>): Promise<T> {
+    return outer ? fn(outer as unknown as Trx) : this.tx(fn);
+  }
+
+  /** Marks a bucket as a Datafence export-review bucket (see tables.ts `sealed_fence_id`). */
+  async sealBucket(trx: Executor, name: string, fenceId: number): Promise<void> {
+    await asDb<S3Database>(trx).updateTable('s3_buckets').set({ sealed_fence_id: fenceId }).where('name', '=', name).execute();
+  }
+
   /* ------------------------------------------------------------------ buckets --- */
 
-  async getBucket(name: string): Promise<BucketRow | undefined> {
+  async getBucket(name: string, e?: Executor): Promise<BucketRow | undefined> {
+    if (e) return asDb<S3Database>(e).selectFrom('s3_buckets').selectAll().where('name', '=', name).executeTakeFirst();
     return (await bucketByName(this.db, name))[0];
   }
 
@@ -186,9 +197,10 @@ export class S3Repository {
       account_id: first.bucket_account_id,
       region: first.bucket_region,
       created_at: first.bucket_created_at,
+      sealed_fence_id: first.bucket_sealed_fence_id === null ? null : Number(first.bucket_sealed_fence_id),
     };
     if (first.version === null) return { bucket: b };
-    const { bucket_account_id: _a, bucket_region: _r, bucket_created_at: _c, blob_id: _b, blob_size: _s, seq: _q, ...row } = first;
+    const { bucket_account_id: _a, bucket_region: _r, bucket_created_at: _c, bucket_sealed_fence_id: _f, blob_id: _b, blob_size: _s, seq: _q, ...row } = first;
     const blobs: ObjectBlob[] = [];
     for (const r of rows) if (r.blob_id !== null) blobs.push({ blobId: r.blob_id, size: Number(r.blob_size) });
     return { bucket: b, object: { row: row as ObjectRow, blobs } };
@@ -241,8 +253,9 @@ export class S3Repository {
     newBlobs: readonly BlobInfo[],
     now: number,
     check?: (current: ObjectRow | undefined) => void,
+    outer?: Executor,
   ): Promise<string[]> {
-    return this.tx(async (trx) => {
+    return this.within(outer, async (trx) => {
       if (!(await this.lockBucket(trx, row.bucket, 'share'))) throw new BucketGone();
       const replaced = await this.replaceRow(trx, row, check);
       for (const c of chunks(newBlobs)) {
@@ -264,8 +277,8 @@ export class S3Repository {
   }
 
   /** Deletes an object; returns its blob ids (rows gone), or [] when there was none. */
-  async deleteObject(bucket: string, key: string): Promise<string[]> {
-    return this.tx(async (trx) => {
+  async deleteObject(bucket: string, key: string, outer?: Executor): Promise<string[]> {
+    return this.within(outer, async (trx) => {
       let q = trx.selectFrom('s3_objects').select('version').where('bucket', '=', bucket).where('key', '=', key);
       if (this.dialect === 'postgres') q = q.forUpdate();
       const current = await q.executeTakeFirst();

@@ -9,6 +9,11 @@ export const s3Tables = defineTables({
     account_id: col.text(),
     region: col.text(),
     created_at: col.time(),
+    /**
+     * Set (to the fence's id) by Datafence on its export-review bucket: no S3 operation may write
+     * to it or copy out of it, and every GetObject/HeadObject on it is an audit event of that fence.
+     */
+    sealed_fence_id: col.bigint().orNull(),
   },
   /**
    * Objects: one row per (bucket, key), the current version. `version` names the set of blobs
