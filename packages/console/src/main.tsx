@@ -203,7 +203,7 @@ function Shell(props: { route: string[]; identity: Identity; dev: boolean; lang:
   const current = props.route[0] ?? 'fences';
   return (
     <>
-      <a class="skip" href="#content">Skip to content</a>
+      <a class="skip" href="#content">{t('nav.skip')}</a>
       <header class="container-fluid topbar">
         <nav aria-label={t('nav.main')}>
           <ul>
@@ -226,7 +226,7 @@ function Shell(props: { route: string[]; identity: Identity; dev: boolean; lang:
       </header>
       <div class="container-fluid layout">
         <aside>
-          <nav aria-label="Pages">
+          <nav aria-label={t('nav.pages')}>
             <ul>
               {NAV.filter((n) => !n.devOnly || props.dev).map((n) => (
                 <li key={n.path}>

@@ -6,8 +6,12 @@ type Events = Awaited<ReturnType<ReturnType<typeof useApp>['clients']['stockade'
 
 export function AuditPage() {
   const t = useT();
-  const { clients, identity } = useApp();
-  if (identity.role !== 'owner') return <p>{t('audit.ownerOnly')}</p>;
+  return useApp().identity.role === 'owner' ? <AuditLog /> : <p>{t('audit.ownerOnly')}</p>;
+}
+
+function AuditLog() {
+  const t = useT();
+  const { clients } = useApp();
   const chain = useLoad(() => clients.stockade.verifyAuditChain(), [clients]);
   const first = useLoad(() => clients.stockade.listAuditEvents({ limit: 50 }), [clients]);
   const [older, setOlder] = useState<Events>([]);

@@ -8,8 +8,13 @@ function token(): string {
 
 export function CfsPage() {
   const t = useT();
-  const { clients, identity } = useApp();
-  if (identity.role !== 'owner') return <p>{t('cfs.ownerOnly')}</p>;
+  // Every CFS operation needs an owner key: say so rather than show the refusals.
+  return useApp().identity.role === 'owner' ? <FileSystems /> : <p>{t('cfs.ownerOnly')}</p>;
+}
+
+function FileSystems() {
+  const t = useT();
+  const { clients } = useApp();
   const fs = useLoad(() => clients.cfs.queryFileSystem({ maxKeys: 1000 }), [clients]);
   const groups = useLoad(() => clients.cfs.queryAccessGroups({ maxKeys: 1000 }), [clients]);
   const [name, setName] = useState('');

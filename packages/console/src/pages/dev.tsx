@@ -21,6 +21,7 @@ export function DevPage() {
   const [edits, setEdits] = useState<Record<string, string>>({});
   const [notice, setNotice] = useState<string | null>(null);
   const [saveError, setSaveError] = useState<unknown>(null);
+  const [newKind, setNewKind] = useState('');
   const current = { ...(policies.data ?? {}), ...edits };
   const save = (e: Event) => {
     e.preventDefault();
@@ -49,6 +50,15 @@ export function DevPage() {
                 <input name={`policy-${kind}`} value={policy} aria-describedby="policy-help" onInput={(e) => setEdits({ ...edits, [kind]: e.currentTarget.value })} />
               </label>
             ))}
+            <fieldset class="inline-form">
+              <label>
+                {t('dev.newKind')}
+                <input name="new-kind" value={newKind} onInput={(e) => setNewKind(e.currentTarget.value.trim())} />
+              </label>
+              <button type="button" class="outline" disabled={newKind === '' || newKind in current} onClick={() => { setEdits({ ...edits, [newKind]: 'manual' }); setNewKind(''); }}>
+                {t('dev.addKind')}
+              </button>
+            </fieldset>
             <small id="policy-help">{t('dev.policyHelp')}</small>
             <ErrorNote error={saveError} />
             <button type="submit">{t('dev.savePolicies')}</button>

@@ -100,7 +100,7 @@ function Objects({ bucket, prefix }: { bucket: string; prefix: string }) {
   };
   return (
     <>
-      <nav aria-label="Breadcrumb">
+      <nav aria-label={t('nav.breadcrumb')}>
         <ul>
           <li><Link href="/console/storage">{t('storage.title')}</Link></li>
           <li><Link href={`/console/storage/${encodeURIComponent(bucket)}`}>{bucket}</Link></li>
