@@ -2,9 +2,9 @@
  * The web console's static files at `/console/` (docs/console.md), on the gateway's listener.
  *
  * Files are read when asked for (nothing is loaded at start-up). Safety of the path:
- * - the path after `/console/` is percent-decoded once; a malformed escape, a NUL, a backslash, or
- *   a `.` / `..` / empty segment (also when it was written `%2e%2e` or `%2f`) is refused (404,
- *   no file is touched);
+ * - the path after `/console/` is percent-decoded once; a malformed escape, a NUL, a backslash, an
+ *   empty segment or one starting with `.` (`.`, `..`, dot-files; also when written `%2e%2e` or
+ *   with `%2f`) is refused (404, no file is touched);
  * - the file is resolved under the root, and its real path (symlinks followed) must still lie
  *   under the root's real path and be a regular file: a symlink leading out is a 404;
  * - only GET and HEAD.
@@ -87,7 +87,8 @@ export function consoleSegments(rawPath: string): string[] | null {
   if (decoded.includes('\0') || decoded.includes('\\')) return null;
   const segments = decoded.split('/');
   if (segments.at(-1) === '') segments.pop(); // a trailing slash
-  for (const s of segments) if (s === '' || s === '.' || s === '..') return null;
+  // `.`/`..`/empty segments never name a file under the root; nor do dot-files (the build makes none).
+  for (const s of segments) if (s === '' || s.startsWith('.')) return null;
   return segments;
 }
 

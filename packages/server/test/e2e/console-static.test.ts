@@ -27,6 +27,7 @@ before(async () => {
   await fsp.writeFile(path.join(root, 'assets', 'app-1.js'), 'export const x = 1;\n');
   await fsp.writeFile(path.join(root, 'assets', 'style-1.css'), 'body{}\n');
   await fsp.writeFile(path.join(tmp, 'secret.txt'), SECRET);
+  await fsp.writeFile(path.join(root, '.env'), SECRET);
   await fsp.mkdir(path.join(tmp, 'outside'));
   await fsp.writeFile(path.join(tmp, 'outside', 'x.js'), SECRET);
   // Symlinks leading out of the root: a file and a directory.
@@ -132,7 +133,7 @@ describe('web console static files', () => {
     assertStrictCsp(res.headers);
   });
 
-  test('path traversal is refused however it is spelled: .., encoded dots, encoded slashes, backslashes, NUL', async () => {
+  test('path traversal is refused however it is spelled: .., encoded dots, encoded slashes, backslashes, NUL, dot-files', async () => {
     const attempts = [
       '/console/../secret.txt',
       '/console/assets/../../secret.txt',
@@ -149,6 +150,8 @@ describe('web console static files', () => {
       '/console/index.html%00.js',
       '/console/%E0%A4%A',
       '/console/%252e%252e/secret.txt',
+      '/console/.env',
+      '/console/%2eenv',
     ];
     for (const target of attempts) {
       const res = await raw(srv.url, 'GET', target);

@@ -36,7 +36,8 @@ export const handlers = handlersFor<StockadeService>()(stockadeOps, {
   },
 
   async verifyAuditChain(ctx) {
-    const report = await ctx.app.audit.verify(ctx.app.store.db);
-    return { intact: report.ok, problemCount: report.problems.length, verifiedAt: new Date(ctx.app.clock.now()).toISOString() };
+    const { startedAt, report } = ctx.svc.verifyAudit();
+    const r = await report;
+    return { intact: r.ok, problemCount: r.problems.length, verifiedAt: new Date(startedAt).toISOString() };
   },
 });
