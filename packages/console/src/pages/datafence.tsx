@@ -152,7 +152,7 @@ function rangeError(v: number, r: { min: number; max: number; step: number }): b
   return !Number.isInteger(v) || v < r.min || v > r.max || v % r.step !== 0;
 }
 
-function NasResize(props: { name: string; resize: (size: number) => Promise<unknown>; onDone: () => void }) {
+function NasResize(props: { name: string; resize: (size: number) => Promise<unknown>; onDone: (result: unknown) => void }) {
   const t = useT();
   const [size, setSize] = useState('');
   const [error, setError] = useState<unknown>(null);
@@ -165,7 +165,7 @@ function NasResize(props: { name: string; resize: (size: number) => Promise<unkn
     setBusy(true);
     setError(null);
     props.resize(n).then(
-      () => { setBusy(false); setSize(''); props.onDone(); },
+      (r) => { setBusy(false); setSize(''); props.onDone(r); },
       (err: unknown) => { setBusy(false); setError(err); },
     );
   };
@@ -320,28 +320,47 @@ function CreateBoxForm(props: { fenceId: number; onCreated: (message: string) =>
 
 export function BoxPage({ fenceId, boxId }: { fenceId: number; boxId: number }) {
   const t = useT();
-  const app = useApp();
-  const { clients, identity } = app;
-  const boxes = useLoad(() => clients.datafence.getBoxList({ fenceId, size: 100 }), [clients, fenceId], LIVE_MS);
+  const { clients, identity } = useApp();
+  // get-box-summary-info: status, external network and NAS totals, polled (live status).
+  const summary = useLoad(() => clients.datafence.getBoxSummaryInfo({ fenceId, boxId }), [clients, fenceId, boxId], LIVE_MS);
   const infra = useLoad(() => clients.datafence.getBoxInfraList({ fenceId, boxId, size: 100 }), [clients, fenceId, boxId], LIVE_MS * 2);
   const history = useLoad(() => clients.datafence.getBoxInfraHistory({ fenceId, boxId, size: 50 }), [clients, fenceId, boxId]);
-  const box = boxes.data?.content.find((b) => b.boxId === boxId);
+  const box = summary.data;
   const canAdmin = identity.role !== 'box-user';
+  const [notice, setNotice] = useState<string | null>(null);
+  /** After a change was accepted: the server's message, and fresh lists. */
+  const requested = (r: unknown) => {
+    const message = (r as { message?: unknown } | undefined)?.message;
+    setNotice(typeof message === 'string' ? t('requested', { message }) : null);
+    summary.reload();
+    infra.reload();
+    history.reload();
+  };
   return (
     <>
       <p><Link href={`/console/fences/${fenceId}`}>← fence {fenceId}</Link></p>
       <Section title={box ? `${box.boxName} (box ${boxId})` : `box ${boxId}`} id="box-title">
-        <ErrorNote error={boxes.error} />
+        <ErrorNote error={summary.error} />
+        <Loading loading={summary.loading && !box} />
         {box ? (
-          <p aria-live="polite">
-            {t('col.status')}: <StatusBadge code={box.statusCode} name={box.statusName} /> · {box.description}
-          </p>
+          <>
+            <p aria-live="polite">
+              {t('col.status')}: <StatusBadge code={box.statusCode} name={box.statusName} />{box.description ? ` · ${box.description}` : ''}
+            </p>
+            <p id="box-network">
+              {t('box.network')}: {box.webBlockStatus ? t('box.blocked') : t('box.allowed')} · {t('form.nas')}: {box.nasCount} × · {box.nasTotalUseSize} / {box.nasTotalSize} GB
+            </p>
+          </>
         ) : null}
+        {notice ? <p class="ok" role="status">{notice}</p> : null}
         {canAdmin && box && box.statusCode === 'USE' ? (
           <div>
-            <ActionButton class="outline" label={t('box.block')} run={() => clients.datafence.changeBoxBlockExternalNetwork({ fenceId, boxId, isBlock: true })} onDone={() => boxes.reload()} />
-            <ActionButton class="outline" label={t('box.allow')} run={() => clients.datafence.changeBoxBlockExternalNetwork({ fenceId, boxId, isBlock: false })} onDone={() => boxes.reload()} />
-            <ActionButton class="secondary" label={t('box.return')} confirm={t('box.confirmReturn', { name: box.boxName })} run={() => clients.datafence.returnBox({ fenceId, boxId })} onDone={() => { boxes.reload(); app.navigate(`/console/fences/${fenceId}`); }} />
+            {box.webBlockStatus ? (
+              <ActionButton class="outline" label={t('box.allow')} run={() => clients.datafence.changeBoxBlockExternalNetwork({ fenceId, boxId, isBlock: false })} onDone={requested} />
+            ) : (
+              <ActionButton class="outline" label={t('box.block')} run={() => clients.datafence.changeBoxBlockExternalNetwork({ fenceId, boxId, isBlock: true })} onDone={requested} />
+            )}
+            <ActionButton class="secondary" label={t('box.return')} confirm={t('box.confirmReturn', { name: box.boxName })} run={() => clients.datafence.returnBox({ fenceId, boxId })} onDone={requested} />
           </div>
         ) : null}
       </Section>
@@ -360,7 +379,7 @@ export function BoxPage({ fenceId, boxId }: { fenceId: number; boxId: number }) 
                     <td><StatusBadge code={i.statusCode} name={i.statusName} /></td>
                     <td>
                       {i.infraType === 'BOX_NAS' && canAdmin ? (
-                        <NasResize name={i.instanceName} resize={(volumeSize) => clients.datafence.changeBoxNasVolume({ fenceId, boxId, instanceNo: i.instanceNo, volumeSize })} onDone={() => infra.reload()} />
+                        <NasResize name={i.instanceName} resize={(volumeSize) => clients.datafence.changeBoxNasVolume({ fenceId, boxId, instanceNo: i.instanceNo, volumeSize })} onDone={requested} />
                       ) : null}
                     </td>
                   </tr>

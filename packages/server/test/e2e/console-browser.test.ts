@@ -7,7 +7,8 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { GetObjectCommand, HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
@@ -18,6 +19,7 @@ import { startTestServer, type TestServer } from '../helpers/server.js';
 const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'Passw0rd#2024';
 const ARTIFACTS = path.resolve('packages/server/dist/test-artifacts/console');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)`;
 
 let srv: TestServer;
@@ -41,6 +43,27 @@ interface Watch {
   problems: string[];
 }
 
+/**
+ * axe-core on the page as it is now: no serious or critical violation (WCAG 2.x A/AA rules and
+ * axe's best practices), and a screenshot kept as an artifact. axe is evaluated through the
+ * DevTools protocol, so the page's CSP stays as it is.
+ */
+async function checkPage(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
+  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(AXE);
+  const violations = await page.evaluate<Array<{ id: string; impact: string | null; help: string; nodes: string[] }>>(
+    `axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
+  );
+  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(serious, [], `${name}: serious accessibility violations`);
+}
+
+/** Runs due tasks (manual transitions included) through the dev profile's test control. */
+async function runTasks(): Promise<void> {
+  const res = await fetch(srv.url + '/_stockade/tasks/run', { method: 'POST', headers: { 'x-stockade-control': '1' } });
+  assert.equal(res.status, 200);
+}
+
 async function open(k: { accessKeyId: string; secretAccessKey: string }): Promise<{ page: Page; watch: Watch }> {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -56,6 +79,8 @@ async function open(k: { accessKeyId: string; secretAccessKey: string }): Promis
   });
   page.on('pageerror', (e) => watch.problems.push(`page error: ${e.message}`));
   await page.goto(srv.url + '/console/');
+  await page.getByLabel('Access key ID').waitFor();
+  await checkPage(page, 'sign-in');
   await page.getByLabel('Access key ID').fill(k.accessKeyId);
   await page.getByLabel('Secret access key').fill(k.secretAccessKey);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -72,7 +97,7 @@ test('sign in, see account and role, list fences, create a bucket and upload: ev
   const fences = await new DatafenceClient(srv.creds).getDatafence();
   await page.locator('#fences').getByText(fences[0]!.fenceName).waitFor();
   await page.locator('#boxes, #boxes-title').first().waitFor();
-  await page.screenshot({ path: path.join(ARTIFACTS, 'fences.png'), fullPage: true });
+  await checkPage(page, 'fences');
 
   // Create a box: the form's own checks first (nothing is sent), then the server's answer.
   await page.getByRole('button', { name: 'Create a box' }).click();
@@ -99,14 +124,14 @@ test('sign in, see account and role, list fences, create a bucket and upload: ev
   await form.locator('select[name="linux-software"]').selectOption({ index: 1 });
   await form.getByRole('button', { name: 'Create', exact: true }).click();
   await form.getByRole('alert').getByText('2600011').waitFor();
-  await page.screenshot({ path: path.join(ARTIFACTS, 'create-box.png'), fullPage: true });
+  await checkPage(page, 'create-box');
   await form.getByRole('button', { name: 'Cancel' }).click();
 
   // Dev controls: run due tasks (advances the manual transition); the box list shows USE by itself.
   await page.getByRole('link', { name: 'Dev controls' }).click();
   await page.getByRole('button', { name: /Run due tasks/ }).click();
   await page.getByText(/Ran \d+ task/).waitFor();
-  await page.screenshot({ path: path.join(ARTIFACTS, 'dev.png'), fullPage: true });
+  await checkPage(page, 'dev');
   await page.getByRole('link', { name: 'Datafence', exact: true }).click();
   await page.locator('#boxes tr[data-status="USE"]').waitFor();
 
@@ -117,7 +142,7 @@ test('sign in, see account and role, list fences, create a bucket and upload: ev
   await page.locator('#buckets').getByRole('link', { name: 'console-e2e' }).click();
   await page.locator('input[type=file]').setInputFiles({ name: 'hello.txt', mimeType: 'text/plain', buffer: Buffer.from('hello from chromium\n') });
   await page.locator('#objects').getByText('hello.txt').waitFor();
-  await page.screenshot({ path: path.join(ARTIFACTS, 'storage.png'), fullPage: true });
+  await checkPage(page, 'storage');
 
   const s3 = new S3Client({ endpoint: srv.url, forcePathStyle: true, region: 'us-east-1', credentials: srv });
   await s3.send(new HeadBucketCommand({ Bucket: 'console-e2e' }));
@@ -128,7 +153,39 @@ test('sign in, see account and role, list fences, create a bucket and upload: ev
   // The audit page: the chain is intact.
   await page.getByRole('link', { name: 'Audit log' }).click();
   await page.locator('#chain-status').getByText('Intact').waitFor();
-  await page.screenshot({ path: path.join(ARTIFACTS, 'audit.png'), fullPage: true });
+  await checkPage(page, 'audit');
+  await page.getByRole('link', { name: 'File storage (CFS)' }).click();
+  await page.getByRole('heading', { name: 'File systems' }).waitFor();
+  await page.getByRole('heading', { name: 'Access groups' }).waitFor();
+  await checkPage(page, 'cfs');
+  const box = (await new DatafenceClient(srv.creds).getBoxList({ fenceId: fences[0]!.fenceId })).content[0]!;
+  await page.getByRole('link', { name: 'Datafence', exact: true }).click();
+  await page.locator('#boxes').getByRole('link', { name: box.boxName }).click();
+  await page.getByRole('heading', { name: 'Box infrastructure', exact: true }).waitFor();
+  await page.locator('#box-infra + table, #box-infra ~ table').first().waitFor().catch(() => undefined);
+  await checkPage(page, 'box');
+
+  // Box actions, each answered in place with the server's message; the status follows by itself.
+  const status = page.locator('p[aria-live="polite"] .status');
+  const network = (await new DatafenceClient(srv.creds).getBoxSummaryInfo({ fenceId: fences[0]!.fenceId, boxId: box.boxId })).webBlockStatus;
+  await page.locator('#box-network').getByText(network ? 'External network: blocked' : 'External network: allowed').waitFor();
+  await page.getByRole('button', { name: network ? 'Allow external network' : 'Block external network' }).click();
+  await page.getByRole('status').getByText('Box network setting modification requested.').waitFor();
+  await runTasks();
+  await status.and(page.locator('.status-use')).waitFor();
+  await page.locator('#box-network').getByText(network ? 'External network: allowed' : 'External network: blocked').waitFor();
+  const nas = page.getByLabel(/New size \(GB\) of NAS/);
+  await nas.fill('550');
+  assert.ok(await page.getByRole('button', { name: 'Resize NAS' }).isDisabled(), '550 GB is not a multiple of 100');
+  await nas.fill('600');
+  await page.getByRole('button', { name: 'Resize NAS' }).click();
+  await page.getByRole('status').getByText('Box volume update requested.').waitFor();
+  await runTasks();
+  await status.and(page.locator('.status-use')).waitFor();
+  page.once('dialog', (d) => void d.accept());
+  await page.getByRole('button', { name: 'Return box' }).click();
+  await page.getByRole('status').getByText('Box return requested.').waitFor();
+  await status.and(page.locator('.status-return')).waitFor();
 
   // The browser signed: NCP v2 for Datafence and Stockade, SigV4 for S3; the secret never left it.
   const api = watch.requests.filter((r) => !r.url.includes('/console/'));
