@@ -165,6 +165,8 @@ function Console() {
         history.pushState(null, '', to);
         setPath(new URL(to, location.origin).pathname);
         window.scrollTo(0, 0);
+        // Keyboard and screen-reader users land on the new page's content, not on the old link.
+        requestAnimationFrame(() => document.getElementById('content')?.focus());
       },
     };
   }, [creds, identity, lang, dev]);

@@ -1,6 +1,7 @@
 /** Cloud File Storage: file systems with their usage and mount targets; access groups and their rules. */
 import { useState } from 'preact/hooks';
-import { ErrorNote, Loading, Section, formatBytes, useApp, useLoad, useT } from '../ui.js';
+import { USER_ACCESS, WRITE_ACCESS } from '@stockade/sdk';
+import { ActionButton, ErrorNote, Loading, Section, formatBytes, useApp, useLoad, useT } from '../ui.js';
 
 function token(): string {
   return crypto.randomUUID();
@@ -66,7 +67,7 @@ function FileSystems() {
         <ErrorNote error={groups.error} />
         {groups.data ? (
           <table>
-            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('col.description')}</th><th scope="col">{t('cfs.rules')}</th></tr></thead>
+            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('col.description')}</th><th scope="col">{t('cfs.rules')}</th><th scope="col">{t('col.actions')}</th></tr></thead>
             <tbody>
               {groups.data.accessGroups.map((g) => (
                 <tr key={g.accessGroupName}>
@@ -80,6 +81,10 @@ function FileSystems() {
                         ))}
                       </ul>
                     )}
+                    <AddRule group={g.accessGroupName} onAdded={groups.reload} />
+                  </td>
+                  <td>
+                    <ActionButton class="secondary outline" label={t('delete')} confirm={t('confirm.delete', { name: g.accessGroupName })} run={() => clients.cfs.deleteAccessGroup({ agName: g.accessGroupName })} onDone={() => groups.reload()} />
                   </td>
                 </tr>
               ))}
@@ -88,5 +93,54 @@ function FileSystems() {
         ) : <Loading loading={groups.loading} />}
       </Section>
     </>
+  );
+}
+
+/** A rule for a group: the fields CreateAccessRule takes; the server checks the address. */
+function AddRule({ group, onAdded }: { group: string; onAdded: () => void }) {
+  const t = useT();
+  const { clients } = useApp();
+  const [ip, setIp] = useState('');
+  const [mask, setMask] = useState('32');
+  const [writeAccess, setWrite] = useState<(typeof WRITE_ACCESS)[number]>('read_write');
+  const [userAccess, setUser] = useState<(typeof USER_ACCESS)[number]>('no_squash');
+  const [priority, setPriority] = useState('1');
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const maskBad = !/^[0-9]{1,3}$/.test(mask) || Number(mask) > 128;
+  const priorityBad = !/^[0-9]{1,3}$/.test(priority) || Number(priority) < 1 || Number(priority) > 100;
+  const submit = (e: Event) => {
+    e.preventDefault();
+    if (maskBad || priorityBad || ip === '') return;
+    setBusy(true);
+    setError(null);
+    clients.cfs
+      .createAccessRule({ agName: group, clientToken: token(), ip: ip.trim(), mask: Number(mask), writeAccess, userAccess, priority: Number(priority) })
+      .then(
+        () => { setBusy(false); setIp(''); onAdded(); },
+        (err: unknown) => { setBusy(false); setError(err); },
+      );
+  };
+  return (
+    <details>
+      <summary>{t('cfs.addRule')}</summary>
+      <form onSubmit={submit} aria-label={t('cfs.addRuleTo', { group })}>
+        <label>{t('cfs.ip')}<input name="ip" required value={ip} onInput={(e) => setIp(e.currentTarget.value)} /></label>
+        <label>{t('cfs.mask')}<input name="mask" type="number" min={0} max={128} value={mask} aria-invalid={maskBad ? 'true' : undefined} onInput={(e) => setMask(e.currentTarget.value)} /></label>
+        <label>{t('cfs.write')}
+          <select name="writeAccess" value={writeAccess} onChange={(e) => setWrite(e.currentTarget.value as typeof writeAccess)}>
+            {WRITE_ACCESS.map((w) => <option key={w} value={w}>{w}</option>)}
+          </select>
+        </label>
+        <label>{t('cfs.user')}
+          <select name="userAccess" value={userAccess} onChange={(e) => setUser(e.currentTarget.value as typeof userAccess)}>
+            {USER_ACCESS.map((u) => <option key={u} value={u}>{u}</option>)}
+          </select>
+        </label>
+        <label>{t('cfs.priority')}<input name="priority" type="number" min={1} max={100} value={priority} aria-invalid={priorityBad ? 'true' : undefined} onInput={(e) => setPriority(e.currentTarget.value)} /></label>
+        <ErrorNote error={error} />
+        <button type="submit" disabled={busy || maskBad || priorityBad} aria-busy={busy}>{t('cfs.addRule')}</button>
+      </form>
+    </details>
   );
 }

@@ -157,6 +157,18 @@ test('sign in, see account and role, list fences, create a bucket and upload: ev
   await page.getByRole('link', { name: 'File storage (CFS)' }).click();
   await page.getByRole('heading', { name: 'File systems' }).waitFor();
   await page.getByRole('heading', { name: 'Access groups' }).waitFor();
+  await page.getByLabel('New access group name').fill('console-group');
+  await page.getByRole('button', { name: 'Create access group' }).click();
+  await page.getByRole('cell', { name: 'console-group', exact: true }).waitFor();
+  await page.getByRole('row', { name: /console-group/ }).locator('summary').click();
+  const rule = page.getByRole('form', { name: 'Add a rule to console-group' });
+  await rule.getByLabel('Address (IPv4 or IPv6)').fill('not-an-address');
+  await rule.getByRole('button', { name: 'Add a rule' }).click();
+  await rule.getByRole('alert').waitFor(); // the server's refusal, in place
+  await rule.getByLabel('Address (IPv4 or IPv6)').fill('10.1.0.0');
+  await rule.getByLabel('Prefix length').fill('24');
+  await rule.getByRole('button', { name: 'Add a rule' }).click();
+  await page.getByText('10.1.0.0/24 · read_write · no_squash · priority 1').waitFor();
   await checkPage(page, 'cfs');
   const box = (await new DatafenceClient(srv.creds).getBoxList({ fenceId: fences[0]!.fenceId })).content[0]!;
   await page.getByRole('link', { name: 'Datafence', exact: true }).click();
@@ -200,8 +212,14 @@ test('sign in, see account and role, list fences, create a bucket and upload: ev
   const stored = await page.evaluate<string>('JSON.stringify(sessionStorage)');
   assert.ok(stored.includes(srv.secretAccessKey), 'the secret is in session storage');
   assert.equal(await page.evaluate('localStorage.length'), 0, 'nothing in local storage');
-  // The one refusal asked for (the second box, over the limit); no CSP violation, no script error.
-  assert.deepEqual(watch.problems, [`400 POST ${srv.url}/api/v1/box/create-box`]);
+  // The refusals asked for (the second box, over the limit; a rule for no address); no CSP
+  // violation, no script error.
+  assert.deepEqual(watch.problems.map((p) => p.replace(/\?.*$/, '')), [
+    `400 POST ${srv.url}/api/v1/box/create-box`,
+    `400 POST ${srv.url}/v1/accessGroup/console-group`,
+  ]);
+  // CFS calls were signed with bce-auth-v1.
+  assert.ok(api.some((r) => r.url.includes('/v1/accessGroup') && r.headers['authorization']?.startsWith(`bce-auth-v1/${srv.accessKeyId}/`)));
   await page.context().close();
 });
 
