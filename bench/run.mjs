@@ -137,8 +137,8 @@ function waitForListening(child, timeoutMs = 15000) {
 /** Extra node flags for Stockade's processes only, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it. */
 const SERVER_NODE_FLAGS = (process.env.STOCKADE_BENCH_SERVER_FLAGS ?? '').split(/\s+/).filter(Boolean);
 
-function startStockade(dataDir, port = 0) {
-  return spawnTracked([...SERVER_NODE_FLAGS, CLI, 'serve', '--port', String(port), '--data', dataDir], SERVER_ENV);
+function startStockade(dataDir, port = 0, env = {}) {
+  return spawnTracked([...SERVER_NODE_FLAGS, CLI, 'serve', '--port', String(port), '--data', dataDir], { ...SERVER_ENV, ...env });
 }
 
 const BARE_SERVER = `
@@ -355,11 +355,11 @@ async function benchThroughput(signHeaders) {
 // 2. Cold start
 
 /** Spawn Stockade and time spawn → first 200 from GET /_stockade/health (polled every 5 ms). */
-async function timeColdStart(dataDir) {
+async function timeColdStart(dataDir, env = {}) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/_stockade/health`;
   const t0 = performance.now();
-  const child = startStockade(dataDir, port);
+  const child = startStockade(dataDir, port, env);
   try {
     let dead = false;
     child.exited.then(() => (dead = true));
@@ -992,15 +992,77 @@ async function benchAirlock() {
 
 // ---------------------------------------------------------------------------------------------
 
+// ---------------------------------------------------------------------------------------------
+// 7. The web console's cost when it is not used (`console`)
+
+/** Idle RSS of a fresh server after 100 signed GETs and, with `consoleFiles`, after serving the console's files once. */
+async function idleRssWith(env, signHeaders, consoleFiles) {
+  const dataDir = tempDir('console-rss');
+  const child = startStockade(dataDir, 0, env);
+  try {
+    const base = await waitForListening(child);
+    const headers = signHeaders();
+    for (let i = 0; i < 100; i++) {
+      const r = await get(base + PATH, headers);
+      if (r.status !== 200) throw new Error(`get-product-spec answered ${r.status}`);
+    }
+    for (const f of consoleFiles) {
+      const r = await get(base + f);
+      if (r.status !== 200) throw new Error(`${f} answered ${r.status}`);
+    }
+    await sleep(2000);
+    return readRssMB(child.pid);
+  } finally {
+    await stop(child);
+    removeDir(dataDir);
+  }
+}
+
+async function benchConsole(signHeaders) {
+  console.log(`\n[8] Console: cold start and idle RSS with the built console vs. without one (STOCKADE_CONSOLE_DIR = an empty dir), ${COLD_REPEATS} interleaved runs each`);
+  const dist = join(ROOT, 'packages/console/dist');
+  const html = readFileSync(join(dist, 'index.html'), 'utf8');
+  const files = ['/console/', ...[...html.matchAll(/(?:src|href)="(\/console\/[^"]+)"/g)].map((m) => m[1])];
+  const emptyDir = tempDir('console-none');
+  const without = { STOCKADE_CONSOLE_DIR: emptyDir };
+  const withConsole = { STOCKADE_CONSOLE_DIR: dist };
+  const cold = { with: [], without: [] };
+  const rss = { with: [], without: [], served: [] };
+  try {
+    for (let i = 0; i < COLD_REPEATS; i++) {
+      for (const [label, env] of [['without', without], ['with', withConsole]]) {
+        const d = tempDir('console-cold');
+        try {
+          cold[label].push(await timeColdStart(d, env));
+        } finally {
+          removeDir(d);
+        }
+      }
+    }
+    for (let i = 0; i < 3; i++) {
+      rss.without.push(await idleRssWith(without, signHeaders, []));
+      rss.with.push(await idleRssWith(withConsole, signHeaders, []));
+      rss.served.push(await idleRssWith(withConsole, signHeaders, files));
+    }
+  } finally {
+    removeDir(emptyDir);
+  }
+  const runs = (xs) => xs.map((x) => x.toFixed(0)).join(', ');
+  console.log(`  cold start without console: ${runs(cold.without)} ms; with: ${runs(cold.with)} ms`);
+  console.log(`  idle RSS without console: ${runs(rss.without)} MB; with: ${runs(rss.with)} MB; with, after serving ${files.length} console files once: ${runs(rss.served)} MB`);
+  console.log(`  idle RSS after serving the console = ${fmt(median(rss.served), 1)} MB (ratio ${fmt(median(rss.served) / median(rss.without), 2)} vs without)`);
+  console.log(`  ratio with/without console: cold start ${fmt(median(cold.with) / median(cold.without), 2)}, idle RSS ${fmt(median(rss.with) / median(rss.without), 2)} (target 1.00 ± 0.10: assets are read only when asked for)`);
+}
+
 async function main() {
   const started = performance.now();
   const { ncpSignHeaders } = await import(pathToFileURL(SDK).href);
   const signHeaders = () =>
     ncpSignHeaders({ method: 'GET', requestTarget: PATH, accessKey: ACCESS_KEY, secretKey: SECRET_KEY });
   console.log(`Stockade benchmarks (node ${process.version}, ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'})`);
-  // Optional filter: `node bench/run.mjs cold rss` runs only those (throughput, cold, rss, s3-large, s3-small, s3-get).
+  // Optional filter: `node bench/run.mjs cold rss` runs only those (throughput, cold, rss, s3-large, s3-small, s3-get, airlock, console).
   const only = process.argv.slice(2);
-  const known = ['throughput', 'cold', 'rss', 's3-large', 's3-small', 's3-get', 'airlock'];
+  const known = ['throughput', 'cold', 'rss', 's3-large', 's3-small', 's3-get', 'airlock', 'console'];
   const unknown = only.filter((n) => !known.includes(n));
   if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; known: ${known.join(', ')}`);
   const want = (name) => only.length === 0 || only.includes(name);
@@ -1011,6 +1073,7 @@ async function main() {
   if (want('s3-small')) await benchS3Small();
   if (want('s3-get')) await benchS3Get();
   if (want('airlock')) await benchAirlock();
+  if (want('console')) await benchConsole(signHeaders);
   console.log(`\ntotal bench time ${fmt((performance.now() - started) / 1000, 1)} s`);
 }
 

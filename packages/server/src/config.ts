@@ -19,6 +19,11 @@ export interface Config {
   allowedHosts: string[];
   /** Regions the S3 API serves: a SigV4 credential scope must name one; the first is named in errors. */
   s3Regions: string[];
+  /**
+   * The web console's built files (`packages/console/dist`), served at `/console/`. Absent: found
+   * beside this program on the first request (gateway/console.ts).
+   */
+  consoleDir?: string;
   /** Reject unknown request body fields instead of ignoring them. */
   strict: boolean;
   /** `box=delay:3000,export=immediate` */
@@ -115,6 +120,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
     profile: env.STOCKADE_PROFILE === 'secure' ? 'secure' : 'dev',
     allowedHosts: parseList(env.STOCKADE_ALLOWED_HOSTS ?? '').map((h) => h.toLowerCase()),
     s3Regions: env.STOCKADE_S3_REGION ? parseList(env.STOCKADE_S3_REGION) : [DEFAULT_S3_REGION],
+    consoleDir: env.STOCKADE_CONSOLE_DIR ? resolve(env.STOCKADE_CONSOLE_DIR) : undefined,
     strict: env.STOCKADE_STRICT === '1' || env.STOCKADE_STRICT === 'true',
     transitions: env.STOCKADE_TRANSITIONS,
     logLevel: env.STOCKADE_LOG_LEVEL ?? 'info',

@@ -48,6 +48,7 @@ export function openApiDocument(implemented: (def: OperationDef) => boolean) {
       { name: 'datafence', description: 'NAVER Cloud Datafence (NCP API Gateway signature v2)' },
       { name: 'dataflow', description: 'NAVER Cloud Data Flow (NCP API Gateway signature v2)' },
       { name: 'cfs', description: 'Baidu Cloud File Storage (bce-auth-v1)' },
+      { name: 'stockade', description: "Stockade's own operations: caller identity, the account's audit log (NCP signature v2)" },
     ],
     components: {
       securitySchemes: {

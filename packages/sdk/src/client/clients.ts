@@ -48,6 +48,7 @@ export function defineServiceClient<T extends object>(name: string, ops: T): Ser
 type DatafenceOps = typeof serviceOps.datafence;
 type DataflowOps = typeof serviceOps.dataflow;
 type CfsOps = typeof serviceOps.cfs;
+type StockadeOps = typeof serviceOps.stockade;
 
 /** NAVER Cloud Datafence (NCP signature v2): `new DatafenceClient({...}).getProductSpec()`. */
 export const DatafenceClient: ServiceClientConstructor<DatafenceOps> = defineServiceClient('DatafenceClient', serviceOps.datafence);
@@ -60,3 +61,7 @@ export type DataFlowClient = ServiceClient<DataflowOps>;
 /** Baidu Cloud File Storage (bce-auth-v1). */
 export const CfsClient: ServiceClientConstructor<CfsOps> = defineServiceClient('CfsClient', serviceOps.cfs);
 export type CfsClient = ServiceClient<CfsOps>;
+
+/** Stockade's own operations (NCP signature v2): who am I, the account's audit log. */
+export const StockadeClient: ServiceClientConstructor<StockadeOps> = defineServiceClient('StockadeClient', serviceOps.stockade);
+export type StockadeClient = ServiceClient<StockadeOps>;

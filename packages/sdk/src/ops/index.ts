@@ -2,18 +2,21 @@ import type { OperationDef, ServiceName } from './types.js';
 import { datafenceOps } from './datafence.js';
 import { dataflowOps } from './dataflow.js';
 import { cfsOps } from './cfs.js';
+import { stockadeOps } from './stockade.js';
 
 export * from './types.js';
 export * from './datafence.js';
 export * from './dataflow.js';
 export * from './cfs.js';
 export * from './s3.js';
+export * from './stockade.js';
 
 /** The JSON-API services whose operations are fully declared in this table. */
 export const serviceOps = {
   datafence: datafenceOps,
   dataflow: dataflowOps,
   cfs: cfsOps,
+  stockade: stockadeOps,
 } as const;
 
 export type JsonServiceName = keyof typeof serviceOps;

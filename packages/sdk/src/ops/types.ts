@@ -6,7 +6,8 @@
  */
 import { Type, type TSchema, type Static, type TObject, type TProperties } from '@sinclair/typebox';
 
-export type ServiceName = 'datafence' | 'dataflow' | 'cfs' | 's3';
+/** `stockade`: the server's own operations (ops/stockade.ts). */
+export type ServiceName = 'datafence' | 'dataflow' | 'cfs' | 's3' | 'stockade';
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 export type AuthScheme = 'ncp-v2' | 'bce-v1' | 'aws-sigv4';
 

@@ -10,7 +10,7 @@
  *   signature        = hex(HMAC-SHA256(signingKey-as-hex-text, canonicalRequest))
  *   Authorization    = authStringPrefix/{signedHeaders}/{signature}
  */
-import { createHmac } from 'node:crypto';
+import { hmacSha256Hex, utf8Decode, utf8Encode } from '#sdk-crypto';
 
 export const BCE_AUTH_VERSION = 'bce-auth-v1';
 export const BCE_DEFAULT_EXPIRATION_SECONDS = 1800;
@@ -24,7 +24,7 @@ const HEX = '0123456789ABCDEF';
  * With `encodeSlash = false`, `/` is kept literal (UriEncodeExceptSlash, for paths).
  */
 export function uriEncode(s: string, encodeSlash = true): string {
-  const bytes = Buffer.from(s, 'utf8');
+  const bytes = utf8Encode(s);
   let out = '';
   for (const b of bytes) {
     if (
@@ -48,8 +48,8 @@ export function uriEncode(s: string, encodeSlash = true): string {
  */
 export function percentDecode(s: string): string {
   if (!s.includes('%')) return s;
-  const src = Buffer.from(s, 'utf8');
-  const out = Buffer.alloc(src.length);
+  const src = utf8Encode(s);
+  const out = new Uint8Array(src.length);
   let n = 0;
   for (let i = 0; i < src.length; i++) {
     const b = src[i]!;
@@ -60,7 +60,7 @@ export function percentDecode(s: string): string {
       out[n++] = b;
     }
   }
-  return out.subarray(0, n).toString('utf8');
+  return utf8Decode(out.subarray(0, n));
 }
 
 function isHex(b: number | undefined): boolean {
@@ -162,7 +162,7 @@ export function bceAuthStringPrefix(accessKeyId: string, timestamp: string, expi
 
 /** signingKey = lower-case hex of HMAC-SHA256(key = SK, msg = authStringPrefix). */
 export function bceSigningKey(secretAccessKey: string, authStringPrefix: string): string {
-  return createHmac('sha256', Buffer.from(secretAccessKey, 'utf8')).update(authStringPrefix, 'utf8').digest('hex');
+  return hmacSha256Hex(secretAccessKey, authStringPrefix);
 }
 
 /** `METHOD\nCanonicalURI\nCanonicalQuery\nCanonicalHeaders` (no trailing newline). */
@@ -172,7 +172,7 @@ export function bceCanonicalRequest(method: string, canonicalUri: string, canoni
 
 /** signature = lower-case hex of HMAC-SHA256(key = the signing key's hex text, msg = canonicalRequest). */
 export function bceSignature(signingKey: string, canonicalRequest: string): string {
-  return createHmac('sha256', Buffer.from(signingKey, 'utf8')).update(canonicalRequest, 'utf8').digest('hex');
+  return hmacSha256Hex(signingKey, canonicalRequest);
 }
 
 /** `YYYY-MM-DDThh:mm:ssZ` (UTC, second precision). */

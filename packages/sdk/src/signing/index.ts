@@ -1,2 +1,3 @@
 export * from './ncp.js';
 export * from './bce.js';
+export * from './sigv4.js';

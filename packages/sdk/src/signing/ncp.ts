@@ -8,7 +8,7 @@
  * no re-encoding, no sorting). All functions are pure except `ncpSignHeaders` reading the clock
  * when no timestamp is given.
  */
-import { createHmac } from 'node:crypto';
+import { hmacSha256Base64 } from '#sdk-crypto';
 
 export const NCP_HEADER_TIMESTAMP = 'x-ncp-apigw-timestamp';
 export const NCP_HEADER_ACCESS_KEY = 'x-ncp-iam-access-key';
@@ -21,7 +21,7 @@ export function ncpStringToSign(method: string, requestTarget: string, timestamp
 
 /** Standard Base64 (with padding) of HMAC-SHA256 keyed with the UTF-8 secret key. */
 export function ncpSignature(secretKey: string, stringToSign: string): string {
-  return createHmac('sha256', Buffer.from(secretKey, 'utf8')).update(stringToSign, 'utf8').digest('base64');
+  return hmacSha256Base64(secretKey, stringToSign);
 }
 
 export interface NcpSignInput {

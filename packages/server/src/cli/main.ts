@@ -165,6 +165,7 @@ async function serve(args: string[]): Promise<void> {
   const lines = [
     `Stockade listening on ${app.url}`,
     `  profile:      ${config.profile}${config.strict ? ' (strict)' : ''}`,
+    `  console:      ${app.url}/console/  (sign in with the access key below)`,
     `  data:         ${config.dataDir}`,
     ...(config.blobBackend === 's3'
       ? [`  content:      s3 ${config.blobS3Endpoint} bucket ${config.blobS3Bucket}${config.blobS3Prefix ? ` prefix ${config.blobS3Prefix}` : ''}`]

@@ -66,6 +66,9 @@ export const datafenceProtocol: Protocol = {
   render: (err) => renderNcpLegacy(err),
 };
 
+/** Stockade's own operations answer like Datafence: the NCP API Gateway envelope, code 10001 for bad input. */
+export const stockadeProtocol: Protocol = { ...datafenceProtocol, service: 'stockade' };
+
 const HTTP_TITLES: Record<number, string> = {
   400: 'Bad Request',
   401: 'Unauthorized',
@@ -189,4 +192,5 @@ export const PROTOCOLS: Record<ServiceName, Protocol> = {
   dataflow: dataflowProtocol,
   cfs: cfsProtocol,
   s3: s3Protocol,
+  stockade: stockadeProtocol,
 };

@@ -19,10 +19,11 @@ import { Router } from './router.js';
 import { validate, dropUndeclared, ValidationFailure } from './validate.js';
 import { readQuery, verifyBce, verifyNcp, type SignedRequest } from './verify.js';
 import { clientGone } from '../platform/http.js';
+import { findConsoleDir, isConsolePath, serveConsole } from './console.js';
 
 type Scheme = 'ncp' | 'bce' | 'sigv4';
 
-const NCP_SERVICES: ServiceName[] = ['datafence', 'dataflow'];
+const NCP_SERVICES: ServiceName[] = ['datafence', 'dataflow', 'stockade'];
 
 export interface GatewayOptions {
   /** The running services: operation-table handlers by the service they serve; S3 by its raw entry. */
@@ -124,6 +125,8 @@ export class Gateway {
   private readonly routers = new Map<ServiceName, Router>();
   private readonly served = new Map<ServiceName, Served>();
   private readonly s3?: RawService;
+  /** The console's files: found on its first request (undefined until then; null: not built). */
+  private consoleDir: string | null | undefined;
   /** With `config.contractChecks` (tests): the operation table's promises, checked on every answer. */
   readonly contract: ContractChecker | null;
 
@@ -189,8 +192,15 @@ export class Gateway {
     if (rawPath.startsWith('/_stockade/') && this.opts.control && (await this.opts.control(req, res, rawPath))) return;
 
     const byHost = hostService(req);
+    const detected = detectScheme(req, rawQuery);
+    // The web console: unsigned requests under /console/ on a host that names no service. A signed
+    // request there is an API call (an S3 bucket named `console`) and goes on as before.
+    if (detected === null && byHost === null && isConsolePath(rawPath)) {
+      this.consoleDir ??= this.app.config.consoleDir ?? findConsoleDir();
+      return serveConsole(req, res, rawPath, this.consoleDir);
+    }
     const scheme =
-      detectScheme(req, rawQuery) ??
+      detected ??
       (byHost ? schemeOf(byHost) : rawPath.startsWith('/api/v1/') ? 'ncp' : rawPath.startsWith('/v1/') ? 'bce' : 'sigv4');
     const services: ServiceName[] =
       byHost && schemeOf(byHost) === scheme ? [byHost] : scheme === 'ncp' ? NCP_SERVICES : scheme === 'bce' ? ['cfs'] : ['s3'];

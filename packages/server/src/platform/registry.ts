@@ -36,7 +36,7 @@ export function resetTables(): string[] {
 
 /** The handlers of each operation-table service, by client method name. */
 export function handlerTables(): Record<Exclude<ServiceName, 's3'>, Record<string, Handler>> {
-  const out = { datafence: {}, dataflow: {}, cfs: {} } as Record<Exclude<ServiceName, 's3'>, Record<string, Handler>>;
+  const out = { datafence: {}, dataflow: {}, cfs: {}, stockade: {} } as Record<Exclude<ServiceName, 's3'>, Record<string, Handler>>;
   for (const s of services) if (s.serves && s.handlers) out[s.serves] = s.handlers;
   return out;
 }

@@ -6,5 +6,6 @@ import { s3Service } from './s3/index.js';
 import { datafenceService } from './datafence/index.js';
 import { dataflowService } from './dataflow/index.js';
 import { cfsService } from './cfs/index.js';
+import { stockadeService } from './stockade/index.js';
 
-export const SERVICES = [s3Service, datafenceService, dataflowService, cfsService] as const;
+export const SERVICES = [s3Service, datafenceService, dataflowService, cfsService, stockadeService] as const;

@@ -266,17 +266,17 @@ describe('bad input: non-zero exit and one line on stderr starting with "stockad
 });
 
 describe('stockade coverage', () => {
-  test('lists the operations of all four services, each with a state', async () => {
+  test("lists the operations of all four services and Stockade's own, each with a state", async () => {
     const out = ok(await runCli(['coverage'], { env: cliEnv(), cwd: tmpRoot }), 'coverage');
     const lines = out.split('\n').filter((l) => l !== '');
     assert.ok(lines.length > 20);
     const services = new Set<string>();
     for (const line of lines) {
-      const m = /^(datafence|dataflow|cfs|s3)\s+(\S+)\s+(implemented|missing)$/.exec(line);
+      const m = /^(datafence|dataflow|cfs|s3|stockade)\s+(\S+)\s+(implemented|missing)$/.exec(line);
       assert.ok(m, `coverage line: ${JSON.stringify(line)}`);
       services.add(m[1]!);
     }
-    assert.deepEqual([...services].sort(), ['cfs', 'datafence', 'dataflow', 's3']);
+    assert.deepEqual([...services].sort(), ['cfs', 'datafence', 'dataflow', 's3', 'stockade']);
   });
 
   test('docs/coverage.md is the output of `stockade coverage --markdown`', async () => {
