@@ -26,4 +26,36 @@ export const migrations: readonly Migration[] = [
       await s.createIndex('dataflow_jobs_account').on('dataflow_jobs').columns(['account_id', 'created_at']).execute();
     },
   },
+  {
+    id: '0002-executions',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      const s = trx.schema;
+      await s
+        .createTable('dataflow_executions')
+        .addColumn('id', t.binaryText, (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('job_id', t.binaryText, (c) => c.notNull())
+        .addColumn('job_name', 'text', (c) => c.notNull())
+        .addColumn('job_type', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('condition', 'text', (c) => c.notNull())
+        .addColumn('parameters', 'text', (c) => c.notNull())
+        .addColumn('plan', 'text', (c) => c.notNull())
+        .addColumn('executor_num', 'integer', (c) => c.notNull())
+        .addColumn('trigger_id', 'text')
+        .addColumn('trigger_name', 'text')
+        .addColumn('workflow_id', 'text')
+        .addColumn('error', 'text')
+        .addColumn('task_id', t.bigint)
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .addColumn('started_at', t.time)
+        .addColumn('ended_at', t.time)
+        .execute();
+      await s.createIndex('dataflow_executions_job').on('dataflow_executions').columns(['account_id', 'job_id', 'created_at']).execute();
+      // Job names are unique in an account (createJob with a taken name is 400, inferred).
+      await s.createIndex('dataflow_jobs_name').on('dataflow_jobs').columns(['account_id', 'name']).unique().execute();
+    },
+  },
 ];

@@ -1,12 +1,128 @@
-/** Data Flow's instance: its repository and the hooks the platform calls. */
+/** Data Flow's instance: its repository, its engine settings, and the hooks the platform calls. */
+import { randomInt } from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
 import type { AppContext } from '../../context.js';
 import type { ServiceHooks } from '../../platform/service.js';
+import { SYSTEM_ACTOR } from '../../store/audit.js';
+import type { Executor } from '../../store/schema.js';
 import { DataflowRepository } from './repository.js';
+import type { ExecutionRow, JobRow } from './tables.js';
+
+/**
+ * Engine settings (config `dataflowSettings`, tests): the memory DuckDB may use per worker
+ * (`numWorker` × this is the execution's memory limit), the most threads one execution gets
+ * (`numWorker`, capped by this and the machine's cores), and the length of one `timeout` unit
+ * (a minute; tests shorten it).
+ */
+export interface DataflowSettings {
+  memoryPerWorkerMb: number;
+  maxThreads: number;
+  timeoutUnitMs: number;
+  /** Executions run at once by one process. */
+  concurrency: number;
+}
+
+export const DEFAULT_SETTINGS: DataflowSettings = {
+  memoryPerWorkerMb: 1024,
+  maxThreads: os.availableParallelism(),
+  timeoutUnitMs: 60_000,
+  concurrency: 2,
+};
+
+function loadSettings(given: Record<string, unknown> | undefined): DataflowSettings {
+  const s = { ...DEFAULT_SETTINGS };
+  for (const [k, v] of Object.entries(given ?? {})) {
+    if (!(k in s)) throw new Error(`unknown Data Flow setting ${k}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new Error(`Data Flow setting ${k} must be a positive integer`);
+    (s as Record<string, number>)[k] = v;
+  }
+  return s;
+}
+
+/** The lifecycle kind deciding when an accepted execution starts (READY → RUNNING). */
+export const EXECUTION_LIFECYCLE = 'job-execution';
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** A 12-character alphanumeric id (§3.2). */
+export function newId(): string {
+  let s = '';
+  for (let i = 0; i < 12; i++) s += ALNUM[randomInt(ALNUM.length)];
+  return s;
+}
+
+/** The job document stored in `dataflow_jobs.doc`. */
+export interface JobDoc {
+  nodes: Array<Record<string, unknown>>;
+  runCondition: RunCondition;
+  maxConcurrentRuns: number;
+}
+
+export interface RunCondition {
+  workerType: string;
+  numWorker: number;
+  timeout: number;
+  nrn: string;
+  scriptPath: string;
+  logPath: string;
+  parameters?: Record<string, string>;
+}
+
+/** The "executable" status of a job: RUNNABLE ([R1]/[R2], type DATAFLOW) or READY ([R3] types). */
+export const runnableStatus = (type: string): string => (type === 'DATAFLOW' ? 'RUNNABLE' : 'READY');
 
 export class DataflowService implements ServiceHooks {
   readonly repo: DataflowRepository;
+  readonly settings: DataflowSettings;
+  /** Where executions' working directories live. */
+  readonly runsDir: string;
 
   constructor(readonly app: AppContext) {
     this.repo = new DataflowRepository(app.store);
+    this.settings = loadSettings(app.config.dataflowSettings);
+    this.runsDir = path.join(app.config.dataDir, 'dataflow-runs');
+  }
+
+  /**
+   * The account's default bucket for scripts and logs, `dataflow-{account}-{suffix}` (§1.4,
+   * inferred pattern): an existing one of the account, or a new one created in `trx`.
+   * `existing` is the account's bucket list, read before the transaction.
+   */
+  async defaultBucket(trx: Executor, accountId: string, existing: string[]): Promise<string> {
+    const base = `dataflow-${accountId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 40)}-`;
+    const found = existing.find((b) => b.startsWith(base));
+    if (found) return found;
+    for (;;) {
+      const name = `${base}${newId().toLowerCase().slice(0, 6)}`;
+      if ((await this.app.api('s3').createBucket(trx, { name, accountId })) === 'created') return name;
+    }
+  }
+
+  /**
+   * Ends an execution in a terminal status (compare-and-set from READY/RUNNING) and, when it
+   * was the job's last active one, returns the job from RUNNING to its executable status; the
+   * job's last execution status and date follow (§1.9 step 6). False when the execution had
+   * already ended.
+   */
+  async finishExecution(trx: Executor, exec: ExecutionRow, status: 'COMPLETED' | 'FAILED' | 'CANCELED', error: string | null): Promise<boolean> {
+    const now = this.app.clock.now();
+    const moved = await this.repo.moveExecution(trx, exec.id, ['READY', 'RUNNING'], { status, ended_at: now, error });
+    if (!moved) return false;
+    const job = await this.repo.lockJob(trx, exec.account_id, exec.job_id);
+    if (job) {
+      const set: Partial<JobRow> = { last_execution_status: status, last_execution_at: now };
+      if (job.status === 'RUNNING' && (await this.repo.activeExecutions(trx, job.id)) === 0) set.status = runnableStatus(job.type);
+      await this.repo.updateJob(trx, job.account_id, job.id, set);
+    }
+    await this.app.audit.record(trx, {
+      ...SYSTEM_ACTOR,
+      accountId: exec.account_id,
+      clientAddress: null,
+      requestId: null,
+      action: `dataflow.execution.${status.toLowerCase()}`,
+      resource: `job/${exec.job_id}/execution/${exec.id}`,
+      ...(error ? { detail: { error } } : {}),
+    });
+    return true;
   }
 }

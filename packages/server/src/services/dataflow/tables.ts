@@ -16,7 +16,36 @@ export const dataflowTables = defineTables({
     created_at: col.time(),
     updated_at: col.time(),
   },
+  /**
+   * Job executions (§1.5). `condition` is the effective jobCondition (JSON), `parameters` the
+   * parsed parameters (JSON), `plan` the job's nodes as they were when the run was accepted (a job
+   * changed later does not change a run already queued), `log` the run's summary (rows per node,
+   * timings, error) once it ended.
+   */
+  dataflow_executions: {
+    id: col.text(), // 12-character jobExecutionId
+    account_id: col.text(),
+    job_id: col.text(),
+    job_name: col.text(),
+    job_type: col.text(),
+    type: col.text(), // JOB | WORKFLOW
+    status: col.text(),
+    condition: col.json(),
+    parameters: col.json(),
+    plan: col.json(),
+    executor_num: col.int(),
+    trigger_id: col.text().orNull(),
+    trigger_name: col.text().orNull(),
+    workflow_id: col.text().orNull(),
+    error: col.text().orNull(),
+    /** The durable task that runs it (platform `tasks.id`). */
+    task_id: col.bigint().orNull(),
+    created_at: col.time(),
+    started_at: col.time().orNull(),
+    ended_at: col.time().orNull(),
+  },
 });
 
 export type DataflowDatabase = DatabaseOf<typeof dataflowTables>;
 export type JobRow = RowOf<(typeof dataflowTables)['dataflow_jobs']>;
+export type ExecutionRow = RowOf<(typeof dataflowTables)['dataflow_executions']>;
