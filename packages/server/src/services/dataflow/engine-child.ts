@@ -83,8 +83,9 @@ async function run(plan: EnginePlan): Promise<void> {
   const conn = await instance.connect();
   const exec = async (text: string, log = true): Promise<bigint | number> => {
     if (log) await send({ type: 'sql', text: `${text};` });
-    const r = await conn.run(text);
-    return r.rowCount;
+    const r = await conn.runAndReadAll(text);
+    // COPY answers one row, the number of rows written.
+    return /^COPY /.test(text) ? Number(r.getRows()[0]?.[0] ?? 0) : r.currentRowCount;
   };
   // The working directory ends with '/', so a sibling with the same leading name is not allowed.
   await exec(`SET allowed_directories = [${literal(`${plan.workdir}/`)}]`);

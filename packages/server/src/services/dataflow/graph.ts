@@ -486,18 +486,18 @@ export function planNode(node: NodeDoc, parents: Array<{ id: number; schema: Sch
     }
 
     case 'TRANSFORM_SPLIT_FIELD': {
-      // Not documented beyond its name (§1.3.4). Inferred properties: `name` (the column to
-      // split), `delimiter` (a string, default ","), `newFieldList` (the new columns' names, in
+      // Not documented beyond its name (§1.3.4). Inferred properties: `fieldName` (the column to
+      // split; `name` is the node's display name), `delimiter` (a string, default ","), `newFieldList` (the new columns' names, in
       // order; each a string or a field object). The parts replace the column, as VARCHARs;
       // missing parts are NULL, extra parts are dropped.
-      const name = reqStr(node, 'name');
+      const name = reqStr(node, 'fieldName');
       const delimiter = str(node, 'delimiter', { optional: true }) ?? ',';
       const names = list(node, 'newFieldList', { minItems: 1 }).map((v, i) => {
         const n = typeof v === 'string' ? v : v && typeof v === 'object' ? (v as { name?: unknown }).name : undefined;
         if (typeof n !== 'string' || n === '') throw new GraphError(node, `newFieldList[${i}]`, 'must be a column name');
         return n;
       });
-      column(node, input, name, 'name');
+      column(node, input, name, 'fieldName');
       if (input === null) return { schema: null, select: '' };
       const schema: Column[] = [];
       const cols: string[] = [];
@@ -623,9 +623,3 @@ export function validateGraph(nodes: NodeDoc[]): ValidGraph {
   }
   return { order, schemas };
 }
-
-/**
- * Spark SQL and DuckDB SQL differ; TRANSFORM_SQL takes DuckDB SQL. The main differences are in
- * docs/dataflow.md ("TRANSFORM_SQL").
- */
-export const SQL_DIALECT = 'duckdb';
