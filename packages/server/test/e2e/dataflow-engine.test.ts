@@ -330,7 +330,7 @@ describe('ending runs', () => {
     assert.ok(Date.now() - started < 20_000);
     const events = await getText(`sparkHistoryLogs/${e.jobExecutionId}/events.json`, job.runCondition.logPath!.split('/')[0]);
     assert.match(events, /timed out after 2 minute/);
-    assert.equal(engineChildren().length, 0);
+    assert.equal(engineChildren(e.jobExecutionId).length, 0);
     assert.equal((await flow.getJobById({ jobId: job.jobId })).lastExecutionStatus, 'FAILED');
   });
 
@@ -340,7 +340,7 @@ describe('ending runs', () => {
     let pids: number[] = [];
     for (let i = 0; i < 200 && pids.length === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      pids = engineChildren();
+      pids = engineChildren(started.jobExecutionId);
     }
     assert.equal(pids.length, 1);
     process.kill(pids[0]!, 'SIGKILL');
@@ -356,10 +356,10 @@ describe('ending runs', () => {
   });
 });
 
-/** This process's engine children (they run engine-child.js). */
-function engineChildren(): number[] {
+/** This process's engine children running an execution (an idle spare's title ends with `idle`). */
+function engineChildren(executionId: string): number[] {
   try {
-    return execFileSync('pgrep', ['-P', String(process.pid), '-f', 'engine-child'], { encoding: 'utf8' })
+    return execFileSync('pgrep', ['-P', String(process.pid), '-f', `stockade-dataflow-engine ${executionId}`], { encoding: 'utf8' })
       .split('\n')
       .filter(Boolean)
       .map(Number);

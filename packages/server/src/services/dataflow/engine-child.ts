@@ -19,6 +19,7 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { ident, isSource, isTarget, literal, planNode, viewOf, type Column, type NodeDoc, type Schema } from './graph.js';
 
 export interface EnginePlan {
+  executionId: string;
   workdir: string;
   threads: number;
   /** DuckDB memory limit, e.g. `2GB`. */
@@ -44,7 +45,11 @@ const send = (m: EngineMessage): Promise<void> =>
 
 const EXT: Record<string, string> = { CSV: 'csv', JSON: 'json', PARQUET: 'parquet' };
 
-/** How a staged source is read. Text formats convert with TRY_CAST (a bad value is NULL, as Spark's PERMISSIVE mode). */
+/**
+ * How a staged source is read. The declared columns are read with their types (CSV: `types`;
+ * JSON: `columns`): a value that does not convert fails the run with DuckDB's message naming it
+ * (as Spark's FAILFAST mode; an empty CSV field is NULL). Columns are matched by name.
+ */
 function sourceSelect(node: NodeDoc, schema: Column[], files: string[]): string {
   const list = `[${files.map(literal).join(', ')}]`;
   const dataType = node.dataType as string;
@@ -53,8 +58,8 @@ function sourceSelect(node: NodeDoc, schema: Column[], files: string[]): string 
     return `SELECT ${schema.map((c) => `CAST(NULL AS ${c.duck}) AS ${ident(c.name)}`).join(', ')} WHERE false`;
   }
   if (dataType === 'CSV') {
-    const cols = schema.map((c) => `TRY_CAST(${ident(c.name)} AS ${c.duck}) AS ${ident(c.name)}`);
-    return `SELECT ${cols.join(', ')} FROM read_csv(${list}, header = true, all_varchar = true, union_by_name = true)`;
+    const types = `{${schema.map((c) => `${literal(c.name)}: ${literal(c.duck)}`).join(', ')}}`;
+    return `SELECT ${schema.map((c) => ident(c.name)).join(', ')} FROM read_csv(${list}, header = true, types = ${types}${files.length > 1 ? ', union_by_name = true' : ''})`;
   }
   if (dataType === 'PARQUET') {
     const cols = schema.map((c) => `CAST(${ident(c.name)} AS ${c.duck}) AS ${ident(c.name)}`);
@@ -67,8 +72,8 @@ function sourceSelect(node: NodeDoc, schema: Column[], files: string[]): string 
   return `SELECT ${schema.map((c) => ident(c.name)).join(', ')} FROM read_json(${list}, format = ${literal(format)}, columns = ${columns})`;
 }
 
-async function describe(conn: DuckDBConnection, view: string): Promise<Column[]> {
-  const r = await conn.runAndReadAll(`DESCRIBE SELECT * FROM ${view}`);
+async function describe(conn: DuckDBConnection, query: string): Promise<Column[]> {
+  const r = await conn.runAndReadAll(`DESCRIBE ${query}`);
   return r.getRowObjectsJson().map((row) => ({ name: row.column_name as string, duck: row.column_type as string }));
 }
 
@@ -92,7 +97,24 @@ async function run(plan: EnginePlan): Promise<void> {
   await exec('SET enable_external_access = false');
   await exec('SET lock_configuration = true');
 
+  // Each source and transform is a common table expression; each target is one COPY statement
+  // whose WITH clause holds the nodes above it (one statement binds and plans the whole chain,
+  // so a source is sniffed once per target, not once per node).
   const schemas = new Map<number, Schema>();
+  const defs = new Map<number, string>();
+  const byId = new Map(plan.nodes.map((n) => [n.id, n]));
+  const withFor = (ids: number[]): string => {
+    const needed = new Set<number>();
+    const visit = (id: number) => {
+      if (needed.has(id)) return;
+      needed.add(id);
+      for (const p of byId.get(id)!.parentNodeIds) visit(p);
+    };
+    ids.forEach(visit);
+    // plan.nodes is in topological order, so each CTE follows the ones it reads.
+    const ctes = plan.nodes.filter((n) => needed.has(n.id)).map((n) => `${viewOf(n.id)} AS (\n  ${defs.get(n.id)!}\n)`);
+    return ctes.length ? `WITH ${ctes.join(',\n')}\n` : '';
+  };
   for (const node of plan.nodes) {
     const started = Date.now();
     try {
@@ -101,8 +123,8 @@ async function run(plan: EnginePlan): Promise<void> {
       if (isSource(node.type)) {
         if (node.type !== 'SOURCE_OBS') throw new Error(`${node.type} sources are not supported by this server`);
         const files = plan.inputs[String(node.id)] ?? [];
-        await exec(`CREATE TEMP VIEW ${viewOf(node.id)} AS ${sourceSelect(node, planned.schema!, files)}`);
-        schemas.set(node.id, await describe(conn, viewOf(node.id)));
+        defs.set(node.id, sourceSelect(node, planned.schema!, files));
+        schemas.set(node.id, planned.schema);
         await send({ type: 'node', id: node.id, nodeType: node.type, ms: Date.now() - started, files: files.length });
       } else if (isTarget(node.type)) {
         if (node.type !== 'TARGET_OBS') throw new Error(`${node.type} targets are not supported by this server`);
@@ -110,13 +132,14 @@ async function run(plan: EnginePlan): Promise<void> {
         const ext = EXT[node.dataType as string]!;
         const options = node.dataType === 'PARQUET' ? 'FORMAT parquet' : node.dataType === 'CSV' ? 'FORMAT csv, HEADER true' : 'FORMAT json';
         const parts = typeof node.coalesce === 'number' ? node.coalesce : 1;
+        const query = `${withFor(node.parentNodeIds)}${planned.select}`;
         let rows = 0;
         if (parts === 1) {
-          rows = Number(await exec(`COPY (${planned.select}) TO ${literal(`${dir}/part-00000.${ext}`)} (${options})`));
+          rows = Number(await exec(`COPY (\n${query}\n) TO ${literal(`${dir}/part-00000.${ext}`)} (${options})`));
         } else {
           // `coalesce` files: rows dealt round-robin (in their order) into that many files.
           const table = ident(`t_${node.id}`);
-          await exec(`CREATE TEMP TABLE ${table} AS SELECT *, (row_number() OVER () - 1) % ${parts} AS __part FROM (${planned.select})`);
+          await exec(`CREATE TEMP TABLE ${table} AS SELECT *, (row_number() OVER () - 1) % ${parts} AS __part FROM (\n${query}\n)`);
           for (let i = 0; i < parts; i++) {
             const name = `${dir}/part-${String(i).padStart(5, '0')}.${ext}`;
             rows += Number(await exec(`COPY (SELECT * EXCLUDE (__part) FROM ${table} WHERE __part = ${i}) TO ${literal(name)} (${options})`));
@@ -125,8 +148,11 @@ async function run(plan: EnginePlan): Promise<void> {
         }
         await send({ type: 'node', id: node.id, nodeType: node.type, ms: Date.now() - started, rows, files: parts });
       } else {
-        await exec(`CREATE TEMP VIEW ${viewOf(node.id)} AS ${planned.select}`);
-        schemas.set(node.id, await describe(conn, viewOf(node.id)));
+        defs.set(node.id, planned.select);
+        // The planned schema is exact for every transform but SQL (unknown) and UNION (DuckDB
+        // finds the parents' common types); those two are asked of DuckDB.
+        const exact = planned.schema !== null && node.type !== 'TRANSFORM_UNION';
+        schemas.set(node.id, exact ? planned.schema : await describe(conn, `${withFor([node.id])}SELECT * FROM ${viewOf(node.id)}`));
         await send({ type: 'node', id: node.id, nodeType: node.type, ms: Date.now() - started });
       }
     } catch (e) {
@@ -137,9 +163,12 @@ async function run(plan: EnginePlan): Promise<void> {
   await send({ type: 'done' });
 }
 
-// The parent going away (killed, crashed) ends this process too.
+// The parent going away (killed, crashed) ends this process too. A process may be started ahead
+// of need (a warm spare, DuckDB already loaded) and wait here for its plan.
+process.title = 'stockade-dataflow-engine idle';
 process.on('disconnect', () => process.exit(0));
 process.once('message', (plan: EnginePlan) => {
+  process.title = `stockade-dataflow-engine ${plan.executionId}`;
   run(plan)
     .catch((e: unknown) => send({ type: 'error', nodeId: null, message: e instanceof Error ? e.message : String(e) }))
     .finally(() => process.exit(0));

@@ -38,6 +38,38 @@ function childPath(): string {
   return existsSync(own) ? own : path.join(here, 'dataflow-engine.mjs');
 }
 
+/**
+ * Engine processes: after the first run, one idle process is kept ready (DuckDB loaded), so a run
+ * does not wait for a process to start. A server that never runs a job starts none.
+ */
+let spare: ChildProcess | null = null;
+const live = new Set<ChildProcess>();
+
+function spawnEngine(): ChildProcess {
+  const child = fork(childPath(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'json' });
+  live.add(child);
+  child.once('exit', () => {
+    live.delete(child);
+    if (spare === child) spare = null;
+  });
+  child.on('error', () => undefined);
+  return child;
+}
+
+function takeEngine(): ChildProcess {
+  const ready = spare && spare.exitCode === null && spare.connected ? spare : null;
+  spare = null;
+  const child = ready ?? spawnEngine();
+  spare = spawnEngine();
+  return child;
+}
+
+/** Ends every engine process of this server (service stop). */
+export function stopEngines(): void {
+  spare = null;
+  for (const c of live) if (c.exitCode === null) c.kill('SIGKILL');
+}
+
 /** Why a run ended other than COMPLETED. */
 export class RunEnded extends Error {
   constructor(
@@ -120,7 +152,7 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
         bytes += o.size;
       }
       inputs[String(n.id)] = files;
-      say(`node ${n.id} (SOURCE_OBS): ${files.length} object(s), ${bytes} bytes from ${bucket}/${dir}`);
+      say(`node ${n.id} (SOURCE_OBS): ${files.length} object(s), ${bytes} bytes from ${bucket}/${dir} staged in ${Date.now() - started} ms`);
       log.nodes.push({ id: n.id, type: n.type, ms: Date.now() - started, files: files.length, bytes });
     }
     const outputs: Record<string, string> = {};
@@ -132,6 +164,7 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
     // 2. Run the graph in the child.
     const numWorker = cond.numWorker;
     const plan: EnginePlan = {
+      executionId: exec.id,
       workdir,
       threads: Math.max(1, Math.min(numWorker, svc.settings.maxThreads)),
       memoryLimit: `${numWorker * svc.settings.memoryPerWorkerMb}MB`,
@@ -141,12 +174,15 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
     };
     say(`engine: DuckDB, ${plan.threads} thread(s), memory limit ${plan.memoryLimit}`);
     const timeoutMs = cond.timeout > 0 ? cond.timeout * svc.settings.timeoutUnitMs : 0;
+    const engineStarted = Date.now();
     await runChild(plan, signal, timeoutMs, cond.timeout, log, say);
+    say(`engine: finished in ${Date.now() - engineStarted} ms`);
 
     // 3. Put the outputs in place.
     for (const n of nodes.filter((x) => x.type === 'TARGET_OBS')) {
       signal.throwIfAborted();
-      await publish(svc, exec, n, outputs[String(n.id)]!, say);
+      const t = Date.now();
+      await publish(svc, exec, n, outputs[String(n.id)]!, say, t);
     }
   } finally {
     await fsp.rm(workdir, { recursive: true, force: true });
@@ -170,7 +206,7 @@ function runChild(plan: EnginePlan, signal: AbortSignal, timeoutMs: number, minu
     const timer = timeoutMs > 0 ? setTimeout(() => finish(new RunEnded('FAILED', `timed out after ${minutes} minute(s)`)), timeoutMs) : undefined;
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort);
-    child = fork(childPath(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'json' });
+    child = takeEngine();
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 8192) stderr += d.toString();
@@ -191,7 +227,7 @@ function runChild(plan: EnginePlan, signal: AbortSignal, timeoutMs: number, minu
   });
 }
 
-async function publish(svc: DataflowService, exec: ExecutionRow, n: NodeDoc, dir: string, say: (l: string) => void): Promise<void> {
+async function publish(svc: DataflowService, exec: ExecutionRow, n: NodeDoc, dir: string, say: (l: string) => void, started: number): Promise<void> {
   const s3 = svc.app.api('s3');
   const bucket = n.bucketName as string;
   const base = folder(n.prefix as string);
@@ -217,7 +253,7 @@ async function publish(svc: DataflowService, exec: ExecutionRow, n: NodeDoc, dir
   if (mode === 'OVERWRITE') {
     for (const key of existing) if (!written.has(key)) await s3.deleteObject(exec.account_id, bucket, key);
   }
-  say(`node ${n.id} (TARGET_OBS): ${written.size} object(s) to ${bucket}/${base} (${mode})`);
+  say(`node ${n.id} (TARGET_OBS): ${written.size} object(s) to ${bucket}/${base} (${mode}) in ${Date.now() - started} ms`);
 }
 
 /** Writes the script and the logs as objects; a path whose bucket is missing is noted and skipped. */

@@ -6,6 +6,7 @@ import type { AppContext } from '../../context.js';
 import type { ServiceHooks } from '../../platform/service.js';
 import { SYSTEM_ACTOR } from '../../store/audit.js';
 import type { Executor } from '../../store/schema.js';
+import { stopEngines } from './engine.js';
 import { DataflowRepository } from './repository.js';
 import type { ExecutionRow, JobRow } from './tables.js';
 
@@ -81,6 +82,12 @@ export class DataflowService implements ServiceHooks {
     this.repo = new DataflowRepository(app.store);
     this.settings = loadSettings(app.config.dataflowSettings);
     this.runsDir = path.join(app.config.dataDir, 'dataflow-runs');
+  }
+
+  /** Ends the engine processes (a run in progress ends with them; its next claim marks it FAILED). */
+  stop(): Promise<void> {
+    stopEngines();
+    return Promise.resolve();
   }
 
   /**
