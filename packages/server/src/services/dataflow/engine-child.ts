@@ -32,7 +32,7 @@ export interface EnginePlan {
 }
 
 export type EngineMessage =
-  | { type: 'sql'; text: string }
+  | { type: 'sql'; text: string[] }
   | { type: 'node'; id: number; nodeType: string; ms: number; rows?: number; files?: number }
   | { type: 'done' }
   | { type: 'error'; nodeId: number | null; message: string };
@@ -77,21 +77,29 @@ async function describe(conn: DuckDBConnection, query: string): Promise<Column[]
   return r.getRowObjectsJson().map((row) => ({ name: row.column_name as string, duck: row.column_type as string }));
 }
 
+/**
+ * The database is opened as soon as the process starts (a spare waits with it open); the
+ * execution's threads, memory limit and temp directory are set when its plan arrives, before
+ * the confinement is locked.
+ */
+const opened = (async () => {
+  const instance = await DuckDBInstance.create(':memory:', { autoinstall_known_extensions: 'false', autoload_known_extensions: 'false' });
+  return instance.connect();
+})();
+opened.catch(() => undefined);
+
 async function run(plan: EnginePlan): Promise<void> {
-  const instance = await DuckDBInstance.create(':memory:', {
-    threads: String(plan.threads),
-    memory_limit: plan.memoryLimit,
-    temp_directory: `${plan.workdir}/tmp`,
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
-  const conn = await instance.connect();
-  const exec = async (text: string, log = true): Promise<bigint | number> => {
-    if (log) await send({ type: 'sql', text: `${text};` });
+  const conn = await opened;
+  const exec = async (text: string): Promise<bigint | number> => {
+    // Sent as it runs (not awaited), so a run killed midway still leaves its script.
+    process.send?.({ type: 'sql', text: [`${text};`] } satisfies EngineMessage);
     const r = await conn.runAndReadAll(text);
     // COPY answers one row, the number of rows written.
     return /^COPY /.test(text) ? Number(r.getRows()[0]?.[0] ?? 0) : r.currentRowCount;
   };
+  await exec(`SET threads = ${plan.threads}`);
+  await exec(`SET memory_limit = ${literal(plan.memoryLimit)}`);
+  await exec(`SET temp_directory = ${literal(`${plan.workdir}/tmp`)}`);
   // The working directory ends with '/', so a sibling with the same leading name is not allowed.
   await exec(`SET allowed_directories = [${literal(`${plan.workdir}/`)}]`);
   await exec('SET enable_external_access = false');

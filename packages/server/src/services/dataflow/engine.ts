@@ -20,10 +20,9 @@
  *   `{consoleLogPath}console.log` (text), where consoleLogPath is `{logPath's bucket}/consoleLogs/{executionId}/`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { ObjectStorageError } from '../s3/api.js';
 import type { EngineMessage, EnginePlan } from './engine-child.js';
@@ -147,7 +146,7 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
       for (const [i, o] of objects.entries()) {
         signal.throwIfAborted();
         const file = path.join(workdir, 'in', String(n.id), `${String(i).padStart(5, '0')}.${EXT[n.dataType as string]}`);
-        await pipeline(await s3.readObject(exec.account_id, bucket, o.key), createWriteStream(file), { signal });
+        await s3.copyObjectToFile(exec.account_id, bucket, o.key, file);
         files.push(file);
         bytes += o.size;
       }
@@ -212,7 +211,7 @@ function runChild(plan: EnginePlan, signal: AbortSignal, timeoutMs: number, minu
       if (stderr.length < 8192) stderr += d.toString();
     });
     child.on('message', (m: EngineMessage) => {
-      if (m.type === 'sql') log.script.push(m.text);
+      if (m.type === 'sql') log.script.push(...m.text);
       else if (m.type === 'node') {
         log.nodes.push({ id: m.id, type: m.nodeType, ms: m.ms, ...(m.rows !== undefined ? { rows: m.rows } : {}), ...(m.files !== undefined ? { files: m.files } : {}) });
         say(`node ${m.id} (${m.nodeType}): ${m.ms} ms${m.rows !== undefined ? `, ${m.rows} row(s) written` : ''}`);

@@ -31,6 +31,11 @@ export interface ObjectStorageApi {
   listObjects(accountId: string, bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>>;
   /** The content of an object of the account's bucket, streamed (ObjectStorageError). */
   readObject(accountId: string, bucket: string, key: string): Promise<Readable>;
+  /**
+   * Copies an object of the account's bucket into a local file (`dest`, created or replaced):
+   * in the kernel when the content is one local blob, streamed otherwise (ObjectStorageError).
+   */
+  copyObjectToFile(accountId: string, bucket: string, key: string, dest: string): Promise<void>;
   /** Stores an object in the account's bucket, replacing any object of that key (ObjectStorageError). */
   writeObject(accountId: string, bucket: string, key: string, body: Readable | Buffer, contentType?: string): Promise<void>;
   /** Deletes an object of the account's bucket; nothing when it does not exist (ObjectStorageError for the bucket). */

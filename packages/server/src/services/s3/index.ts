@@ -6,12 +6,15 @@
  * decoded and verified on the fly (chunked.ts) into the blob store, downloads stream from it.
  */
 import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, createWriteStream } from 'node:fs';
+import fsp from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { roleSatisfies, type Role, type S3OperationName } from '@stockade/sdk';
 import type { AppContext } from '../../context.js';
 import { defineService, type RawRequestInfo, type RawService } from '../../platform/service.js';
+import { LocalBlobStore } from '../../store/blobs.js';
 import { checkKey, isValidBucketName } from './names.js';
 import { migrations } from './migrations.js';
 import { s3Tables } from './tables.js';
@@ -365,6 +368,25 @@ function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectCo
           if (!(e instanceof ContentGone) || attempt >= 3) throw e;
         }
       }
+    },
+    async copyObjectToFile(accountId, bucket, key, dest) {
+      await owned(accountId, bucket);
+      const obj = await repo.getObject(bucket, key);
+      if (!obj) throw new ObjectStorageError('NoSuchKey', `object ${bucket}/${key} does not exist`);
+      const blob = obj.blobs.length === 1 ? obj.blobs[0]! : null;
+      if (blob && blob.size === Number(obj.row.size) && app.blobs instanceof LocalBlobStore) {
+        const release = content.pin([blob.blobId]);
+        try {
+          await fsp.copyFile(app.blobs.pathOf(blob.blobId), dest, fsConstants.COPYFILE_FICLONE);
+          return;
+        } catch (e) {
+          // Replaced meanwhile (its blob gone): stream the current version below.
+          if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        } finally {
+          release();
+        }
+      }
+      await pipeline(await this.readObject(accountId, bucket, key), createWriteStream(dest));
     },
     async writeObject(accountId, bucket, key, body, contentType) {
       await owned(accountId, bucket);
