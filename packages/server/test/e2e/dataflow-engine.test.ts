@@ -25,7 +25,8 @@ const BUCKET = 'aitems';
 
 before(async () => {
   // One timeout unit is 500 ms here (a minute in production), so a timeout can be tested.
-  srv = await startTestServer('df-engine', { config: { dataflowSettings: { timeoutUnitMs: 500, memoryPerWorkerMb: 256 } } });
+  // Leases of 1.5 s: a running task sees a cancellation within half a second.
+  srv = await startTestServer('df-engine', { config: { taskLeaseMs: 1500, dataflowSettings: { timeoutUnitMs: 500, memoryPerWorkerMb: 256 } } });
   flow = new DataFlowClient(srv.creds);
   s3 = new S3Client({ endpoint: srv.url, forcePathStyle: true, region: 'us-east-1', credentials: srv });
   await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -354,7 +355,30 @@ describe('ending runs', () => {
     assert.match(events, /engine process ended \(SIGKILL\)/);
     assert.equal((await flow.getJobById({ jobId: job.jobId })).status, 'RUNNABLE');
   });
+
+  test('a canceled run ends CANCELED and its engine process is killed; an ended one cannot be canceled', async () => {
+    const job = await flow.createJob({ name: uniq('canceled'), ...slow(100) });
+    const started = await flow.executeJob({ jobId: job.jobId });
+    for (let i = 0; i < 200 && engineChildren(started.jobExecutionId).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await cancel(started.jobExecutionId), { status: 200, body: { status: 'CANCELING' } });
+    let e = await flow.getJobExecutionById({ jobId: job.jobId, executionId: started.jobExecutionId });
+    for (let i = 0; i < 200 && e.status === 'RUNNING'; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      e = await flow.getJobExecutionById({ jobId: job.jobId, executionId: started.jobExecutionId });
+    }
+    assert.equal(e.status, 'CANCELED');
+    assert.equal(engineChildren(started.jobExecutionId).length, 0);
+    assert.deepEqual((await cancel(started.jobExecutionId)).status, 409);
+    assert.deepEqual((await cancel('nosuchexec12')).status, 404);
+    const j = await flow.getJobById({ jobId: job.jobId });
+    assert.deepEqual([j.status, j.lastExecutionStatus], ['RUNNABLE', 'CANCELED']);
+  });
 });
+
+async function cancel(executionId: string): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${srv.url}/_stockade/dataflow/executions/${executionId}/cancel`, { method: 'POST', headers: { 'x-stockade-control': '1' } });
+  return { status: res.status, body: await res.json() };
+}
 
 /** This process's engine children running an execution (an idle spare's title ends with `idle`). */
 function engineChildren(executionId: string): number[] {

@@ -1,11 +1,13 @@
 /** Data Flow's instance: its repository, its engine settings, and the hooks the platform calls. */
 import { randomInt } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import type { AppContext } from '../../context.js';
 import type { ServiceHooks } from '../../platform/service.js';
 import { SYSTEM_ACTOR } from '../../store/audit.js';
 import type { Executor } from '../../store/schema.js';
+import { executionControl } from './execution-control.js';
 import { stopEngines } from './engine.js';
 import { DataflowRepository } from './repository.js';
 import type { ExecutionRow, JobRow } from './tables.js';
@@ -82,6 +84,32 @@ export class DataflowService implements ServiceHooks {
     this.repo = new DataflowRepository(app.store);
     this.settings = loadSettings(app.config.dataflowSettings);
     this.runsDir = path.join(app.config.dataDir, 'dataflow-runs');
+  }
+
+  control(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
+    return executionControl(this, req, res, path);
+  }
+
+  /**
+   * Cancels an execution (dev-profile control; the API has none): READY → CANCELED at once, its
+   * task canceled; RUNNING → the task is asked to stop, and the run ends CANCELED when it does.
+   */
+  async cancelExecution(id: string): Promise<'CANCELED' | 'CANCELING' | 'missing' | 'ended'> {
+    const outcome = await this.app.store.tx(async (trx) => {
+      const exec = await this.repo.getExecution(id, trx);
+      if (!exec) return 'missing' as const;
+      if (exec.status === 'READY' && (await this.finishExecution(trx, exec, 'CANCELED', 'canceled'))) {
+        if (exec.task_id !== null) await this.app.runner.cancel(trx, Number(exec.task_id));
+        return 'CANCELED' as const;
+      }
+      if (exec.status === 'RUNNING' && exec.task_id !== null) {
+        const r = await this.app.runner.cancel(trx, Number(exec.task_id));
+        if (r === 'requested') return 'CANCELING' as const;
+      }
+      return 'ended' as const;
+    });
+    this.app.runner.wake();
+    return outcome;
   }
 
   /** Ends the engine processes (a run in progress ends with them; its next claim marks it FAILED). */
