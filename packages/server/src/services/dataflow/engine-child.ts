@@ -129,16 +129,20 @@ async function run(plan: EnginePlan): Promise<void> {
       const parents = node.parentNodeIds.map((id) => ({ id, schema: schemas.get(id)! }));
       const planned = planNode(node, parents);
       if (isSource(node.type)) {
-        if (node.type !== 'SOURCE_OBS') throw new Error(`${node.type} sources are not supported by this server`);
+        if (node.type === 'SOURCE_CATALOG') throw new Error(`${node.type} sources are not supported by this server`);
         const files = plan.inputs[String(node.id)] ?? [];
-        defs.set(node.id, sourceSelect(node, planned.schema!, files));
+        // Database sources arrive as NDJSON written by the server (databases.ts).
+        const asRead = node.type === 'SOURCE_OBS' ? node : { ...node, dataType: 'NDJSON' };
+        defs.set(node.id, sourceSelect(asRead, planned.schema!, files));
         schemas.set(node.id, planned.schema);
         await send({ type: 'node', id: node.id, nodeType: node.type, ms: Date.now() - started, files: files.length });
       } else if (isTarget(node.type)) {
-        if (node.type !== 'TARGET_OBS') throw new Error(`${node.type} targets are not supported by this server`);
+        if (node.type === 'TARGET_CATALOG') throw new Error(`${node.type} targets are not supported by this server`);
         const dir = plan.outputs[String(node.id)]!;
-        const ext = EXT[node.dataType as string]!;
-        const options = node.dataType === 'PARQUET' ? 'FORMAT parquet' : node.dataType === 'CSV' ? 'FORMAT csv, HEADER true' : 'FORMAT json';
+        // Database targets go back to the server as NDJSON (databases.ts inserts them).
+        const dataType = node.type === 'TARGET_OBS' ? (node.dataType as string) : 'JSON';
+        const ext = EXT[dataType]!;
+        const options = dataType === 'PARQUET' ? 'FORMAT parquet' : dataType === 'CSV' ? 'FORMAT csv, HEADER true' : 'FORMAT json';
         const parts = typeof node.coalesce === 'number' ? node.coalesce : 1;
         const query = `${withFor(node.parentNodeIds)}${planned.select}`;
         let rows = 0;

@@ -26,7 +26,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ObjectStorageError } from '../s3/api.js';
 import type { EngineMessage, EnginePlan } from './engine-child.js';
-import { isSource, isTarget, type NodeDoc } from './graph.js';
+import { readTable, writeTable, type DbTarget } from './databases.js';
+import { isTarget, planNode, type NodeDoc } from './graph.js';
 import type { DataflowService, RunCondition } from './service.js';
 import type { ExecutionRow } from './tables.js';
 
@@ -122,8 +123,14 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
   await fsp.mkdir(path.join(workdir, 'tmp'), { recursive: true });
   try {
     if (exec.job_type === 'SCRIPT') throw new RunEnded('FAILED', 'SCRIPT jobs are not supported by this server: give the job nodes');
-    const unsupported = nodes.find((n) => (isSource(n.type) || isTarget(n.type)) && !n.type.endsWith('_OBS'));
+    const unsupported = nodes.find((n) => n.type === 'SOURCE_CATALOG' || n.type === 'TARGET_CATALOG');
     if (unsupported) throw new RunEnded('FAILED', `node ${unsupported.id}: ${unsupported.type} is not supported by this server`);
+    const connection = async (n: NodeDoc): Promise<DbTarget> => {
+      const c = await svc.openConnection(exec.account_id, n.connectionId as string);
+      const want = n.type.endsWith('POSTGRESQL') ? 'postgresql' : 'mysql';
+      if (!c || c.type !== want) throw new RunEnded('FAILED', `node ${n.id}: no ${want} connection ${String(n.connectionId)}`);
+      return { ...c, table: n.table as string };
+    };
 
     // 1. Stage the inputs.
     const inputs: Record<string, string[]> = {};
@@ -154,8 +161,25 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
       say(`node ${n.id} (SOURCE_OBS): ${files.length} object(s), ${bytes} bytes from ${bucket}/${dir} staged in ${Date.now() - started} ms`);
       log.nodes.push({ id: n.id, type: n.type, ms: Date.now() - started, files: files.length, bytes });
     }
+    for (const n of nodes.filter((x) => x.type === 'SOURCE_CDB_POSTGRESQL' || x.type === 'SOURCE_CDB_MYSQL')) {
+      const started = Date.now();
+      const src = await connection(n);
+      const dir = path.join(workdir, 'in', String(n.id));
+      await fsp.mkdir(dir, { recursive: true });
+      const file = path.join(dir, 'rows.json');
+      let rows;
+      try {
+        rows = await readTable(src, planNode(n, []).schema!, file, signal);
+      } catch (e) {
+        if (signal.aborted) throw e;
+        throw new RunEnded('FAILED', `node ${n.id}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      inputs[String(n.id)] = [file];
+      say(`node ${n.id} (${n.type}): ${rows} row(s) read from ${src.table} in ${Date.now() - started} ms`);
+      log.nodes.push({ id: n.id, type: n.type, ms: Date.now() - started, rows });
+    }
     const outputs: Record<string, string> = {};
-    for (const n of nodes.filter((x) => x.type === 'TARGET_OBS')) {
+    for (const n of nodes.filter((x) => isTarget(x.type))) {
       outputs[String(n.id)] = path.join(workdir, 'out', String(n.id));
       await fsp.mkdir(outputs[String(n.id)]!, { recursive: true });
     }
@@ -178,10 +202,24 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
     say(`engine: finished in ${Date.now() - engineStarted} ms`);
 
     // 3. Put the outputs in place.
-    for (const n of nodes.filter((x) => x.type === 'TARGET_OBS')) {
+    for (const n of nodes.filter((x) => isTarget(x.type))) {
       signal.throwIfAborted();
       const t = Date.now();
-      await publish(svc, exec, n, outputs[String(n.id)]!, say, t);
+      const dir = outputs[String(n.id)]!;
+      if (n.type === 'TARGET_OBS') {
+        await publish(svc, exec, n, dir, say, t);
+        continue;
+      }
+      const dst = await connection(n);
+      const mode = (n.updateType as string | undefined) ?? 'OVERWRITE';
+      const files = (await fsp.readdir(dir)).sort().map((f) => path.join(dir, f));
+      let written;
+      try {
+        written = await writeTable(dst, planNode(n, [{ id: n.parentNodeIds[0]!, schema: null }]).schema!, files, mode);
+      } catch (e) {
+        throw new RunEnded('FAILED', `node ${n.id}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+      say(`node ${n.id} (${n.type}): ${written === null ? `${dst.table} holds data; updateType IGNORE, nothing written` : `${written} row(s) into ${dst.table} (${mode})`} in ${Date.now() - t} ms`);
     }
   } finally {
     await fsp.rm(workdir, { recursive: true, force: true });

@@ -58,4 +58,19 @@ export const migrations: readonly Migration[] = [
       await s.createIndex('dataflow_jobs_name').on('dataflow_jobs').columns(['account_id', 'name']).unique().execute();
     },
   },
+  {
+    id: '0003-connections',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      await trx.schema
+        .createTable('dataflow_connections')
+        .addColumn('id', t.binaryText, (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('password_sealed', 'text')
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .execute();
+    },
+  },
 ];

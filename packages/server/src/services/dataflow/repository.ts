@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Store } from '../../store/db.js';
 import { asDb, type Executor } from '../../store/schema.js';
 import { binaryOrder, containsIgnoreCase } from '../../store/sql.js';
-import type { DataflowDatabase, ExecutionRow, JobRow } from './tables.js';
+import type { ConnectionRow, DataflowDatabase, ExecutionRow, JobRow } from './tables.js';
 
 export interface JobFilter {
   accountId: string;
@@ -127,5 +127,19 @@ export class DataflowRepository {
   ): Promise<boolean> {
     const r = await this.db(trx).updateTable('dataflow_executions').set(set).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;
+  }
+
+  // ── connections ──
+
+  async insertConnection(trx: Executor, row: ConnectionRow): Promise<void> {
+    await this.db(trx).insertInto('dataflow_connections').values(row).execute();
+  }
+
+  async findConnection(accountId: string, id: string, e?: Executor): Promise<ConnectionRow | undefined> {
+    return this.db(e).selectFrom('dataflow_connections').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  }
+
+  async listConnections(accountId: string, e?: Executor): Promise<ConnectionRow[]> {
+    return this.db(e).selectFrom('dataflow_connections').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute();
   }
 }

@@ -7,10 +7,12 @@ import type { AppContext } from '../../context.js';
 import type { ServiceHooks } from '../../platform/service.js';
 import { SYSTEM_ACTOR } from '../../store/audit.js';
 import type { Executor } from '../../store/schema.js';
+import type { ConnectionInfo, DataflowApi } from './api.js';
+import { splitPassword, withPassword } from './databases.js';
 import { executionControl } from './execution-control.js';
 import { stopEngines } from './engine.js';
 import { DataflowRepository } from './repository.js';
-import type { ExecutionRow, JobRow } from './tables.js';
+import type { ConnectionRow, ExecutionRow, JobRow } from './tables.js';
 
 /**
  * Engine settings (config `dataflowSettings`, tests): the memory DuckDB may use per worker
@@ -74,8 +76,20 @@ export interface RunCondition {
 /** The "executable" status of a job: RUNNABLE ([R1]/[R2], type DATAFLOW) or READY ([R3] types). */
 export const runnableStatus = (type: string): string => (type === 'DATAFLOW' ? 'RUNNABLE' : 'READY');
 
+/** The purpose under which connection passwords are sealed (SecretBox.forPurpose). */
+const CONNECTION_KEY_PURPOSE = 'dataflow-connection-password';
+
+const connectionInfo = (r: ConnectionRow): ConnectionInfo => ({
+  connectionId: r.id,
+  accountId: r.account_id,
+  type: r.type as ConnectionInfo['type'],
+  url: r.url,
+  createdAt: Number(r.created_at),
+});
+
 export class DataflowService implements ServiceHooks {
   readonly repo: DataflowRepository;
+  readonly api: DataflowApi;
   readonly settings: DataflowSettings;
   /** Where executions' working directories live. */
   readonly runsDir: string;
@@ -84,7 +98,35 @@ export class DataflowService implements ServiceHooks {
     this.repo = new DataflowRepository(app.store);
     this.settings = loadSettings(app.config.dataflowSettings);
     this.runsDir = path.join(app.config.dataDir, 'dataflow-runs');
+    const passwords = app.secrets.forPurpose(CONNECTION_KEY_PURPOSE);
+    this.api = {
+      createConnection: async (accountId, c) => {
+        const scheme = c.type === 'postgresql' ? /^postgres(ql)?:\/\//i : c.type === 'mysql' ? /^mysql:\/\//i : null;
+        if (!scheme) throw new Error(`--type must be postgresql or mysql, got ${JSON.stringify(c.type)}`);
+        if (!scheme.test(c.url)) throw new Error(`a ${c.type} connection needs a ${c.type === 'mysql' ? 'mysql://' : 'postgres://'} URL`);
+        const { url, password } = splitPassword(c.url);
+        const row: ConnectionRow = {
+          id: newId(),
+          account_id: accountId,
+          type: c.type,
+          url,
+          password_sealed: password === null ? null : passwords.seal(password),
+          created_at: app.clock.now(),
+        };
+        await app.store.tx((trx) => this.repo.insertConnection(trx, row));
+        return connectionInfo(row);
+      },
+      listConnections: async (accountId) => (await this.repo.listConnections(accountId)).map(connectionInfo),
+    };
+    this.openConnection = async (accountId, id) => {
+      const r = await this.repo.findConnection(accountId, id);
+      if (!r) return null;
+      return { type: r.type as ConnectionInfo['type'], url: withPassword(r.url, r.password_sealed === null ? null : passwords.open(r.password_sealed)) };
+    };
   }
+
+  /** A connection of the account with its password unsealed (null: none with that id). */
+  readonly openConnection: (accountId: string, id: string) => Promise<{ type: ConnectionInfo['type']; url: string } | null>;
 
   control(req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
     return executionControl(this, req, res, path);

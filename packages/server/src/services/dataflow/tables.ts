@@ -44,8 +44,22 @@ export const dataflowTables = defineTables({
     started_at: col.time().orNull(),
     ended_at: col.time().orNull(),
   },
+  /**
+   * Database connections that SOURCE_/TARGET_CDB_* nodes name by `connectionId` (managed with
+   * `stockade connections`; on NCP they live in Data Catalog). `url` has no password; the password
+   * is sealed under Data Flow's own key (`password_sealed`).
+   */
+  dataflow_connections: {
+    id: col.text(),
+    account_id: col.text(),
+    type: col.text(), // postgresql | mysql
+    url: col.text(),
+    password_sealed: col.text().orNull(),
+    created_at: col.time(),
+  },
 });
 
 export type DataflowDatabase = DatabaseOf<typeof dataflowTables>;
 export type JobRow = RowOf<(typeof dataflowTables)['dataflow_jobs']>;
 export type ExecutionRow = RowOf<(typeof dataflowTables)['dataflow_executions']>;
+export type ConnectionRow = RowOf<(typeof dataflowTables)['dataflow_connections']>;
