@@ -11,6 +11,7 @@ import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { DataFlowClient } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
 
 const PG_URL = 'postgres://postgres:not-needed-here@127.0.0.1:5432/test';
 const MYSQL_URL = 'mysql://root@127.0.0.1:3306/test';
@@ -23,6 +24,8 @@ let flow: DataFlowClient;
 let s3: S3Client;
 let pgc: pg.Client;
 let my: mysql.Connection;
+/** The connection the CLI test made (used by the next test). */
+let cliConnection = '';
 
 before(async () => {
   srv = await startTestServer('df-databases');
@@ -69,8 +72,24 @@ describe('database connections and nodes', () => {
     await assert.rejects(srv.app.ctx.api('dataflow').createConnection(srv.accountId, { type: 'mysql', url: PG_URL }), /mysql:\/\//);
   });
 
+  test('`stockade connections create` registers a connection the server uses; `connections list` shows it without its password', async () => {
+    const cfg = srv.app.ctx.config;
+    const env = cliEnv({ STOCKADE_MASTER_KEY: 'test-master-key', STOCKADE_DATABASE_SCHEMA: cfg.databaseSchema });
+    const where = ['--data', cfg.dataDir, ...(cfg.databaseUrl ? ['--database', cfg.databaseUrl] : [])];
+    const made = await runCli(['connections', 'create', '--type', 'postgresql', '--url', PG_URL, '--account', srv.accountId, ...where], { env });
+    assert.equal(made.code, 0, made.stderr);
+    const c = JSON.parse(made.stdout) as { connectionId: string; url: string };
+    assert.equal(c.url, 'postgres://postgres@127.0.0.1:5432/test');
+    const listed = await runCli(['connections', 'list', '--account', srv.accountId, ...where], { env });
+    assert.match(listed.stdout, new RegExp(`^${c.connectionId}  postgresql  postgres://postgres@127\\.0\\.0\\.1:5432/test$`, 'm'));
+    assert.ok(!listed.stdout.includes('not-needed-here'));
+    const bad = await runCli(['connections', 'create', '--type', 'oracle', '--url', PG_URL, ...where], { env });
+    assert.notEqual(bad.code, 0);
+    cliConnection = c.connectionId;
+  });
+
   test('PostgreSQL → filter → object storage (CSV)', async () => {
-    const c = await srv.app.ctx.api('dataflow').createConnection(srv.accountId, { type: 'postgresql', url: PG_URL });
+    const c = { connectionId: cliConnection };
     const job = await flow.createJob({
       name: 'pg_to_obs',
       nodes: [
