@@ -134,6 +134,49 @@ describe('database connections and nodes', () => {
     assert.deepEqual(await table(), ['x1', 'y2']);
   });
 
+  test('the built-in Data Catalog: `stockade catalog add` makes a table version; a job writes it (TARGET_CATALOG) and another reads it (SOURCE_CATALOG)', async () => {
+    const cfg = srv.app.ctx.config;
+    const env = cliEnv({ STOCKADE_MASTER_KEY: 'test-master-key', STOCKADE_DATABASE_SCHEMA: cfg.databaseSchema });
+    const where = ['--data', cfg.dataDir, ...(cfg.databaseUrl ? ['--database', cfg.databaseUrl] : []), '--account', srv.accountId];
+    const made = await runCli(['catalog', 'add', '--db', 'sales', '--table', 'region_totals', '--fields', 'region:string,total:bigint', ...where], { env });
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal((JSON.parse(made.stdout) as { schemaVersion: string }).schemaVersion, '1');
+    const bad = await runCli(['catalog', 'add', '--db', 'sales', '--table', 'x', '--fields', 'a:uuid', ...where], { env });
+    assert.notEqual(bad.code, 0);
+    assert.match((await runCli(['catalog', 'list', ...where], { env })).stdout, /^sales\.region_totals {2}version 1 {2}region:string,total:bigint {2}dataflow-/m);
+
+    await s3.send(new PutObjectCommand({ Bucket: 'db-data', Key: 'sales/s.csv', Body: 'region,amount\nnorth,5\nsouth,7\nnorth,10\n' }));
+    const write = await flow.createJob({
+      name: 'to_catalog',
+      nodes: [
+        { type: 'SOURCE_OBS', id: 1, name: 'in', parentNodeIds: [], regionNo: '1', bucketName: 'db-data', prefix: 'sales', dataType: 'CSV', fieldList: [{ name: 'region', type: 'String' }, { name: 'amount', type: 'Int' }] },
+        { type: 'TRANSFORM_AGGREGATE', id: 2, name: 'agg', parentNodeIds: [1], groupByList: ['region'], aggregateFieldList: [{ name: 'amount', ResultName: 'total', function: 'SUM' }] },
+        { type: 'TARGET_CATALOG', id: 3, name: 'cat', parentNodeIds: [2], database: 'sales', table: 'region_totals', schemaVersion: '1',
+          fieldList: [{ name: 'region', type: 'string' }, { name: 'total', type: 'bigint' }], updateType: 'APPEND', coalesce: 2 },
+      ] as never,
+    });
+    assert.equal((await run(write.jobId)).status, 'COMPLETED');
+    const read = await flow.createJob({
+      name: 'from_catalog',
+      nodes: [
+        { type: 'SOURCE_CATALOG', id: 1, name: 'cat', parentNodeIds: [], database: 'sales', table: 'region_totals', schemaVersion: '1', fieldList: [{ name: 'region', type: 'string' }, { name: 'total', type: 'bigint' }] },
+        { type: 'TARGET_OBS', id: 2, name: 'out', parentNodeIds: [1], regionNo: '1', bucketName: 'db-data', prefix: 'totals', dataType: 'CSV', fieldList: [{ name: 'region', type: 'string' }, { name: 'total', type: 'bigint' }] },
+      ] as never,
+    });
+    assert.equal((await run(read.jobId)).status, 'COMPLETED');
+    const keys = (await s3.send(new ListObjectsV2Command({ Bucket: 'db-data', Prefix: 'totals/' }))).Contents!.map((o) => o.Key!);
+    const text = await (await s3.send(new GetObjectCommand({ Bucket: 'db-data', Key: keys[0] }))).Body!.transformToString();
+    assert.deepEqual(text.trim().split('\n').sort(), ['north,15', 'region,total', 'south,7']);
+
+    const missing = await flow.createJob({
+      name: 'bad_version',
+      nodes: [{ ...(read.nodes[0] as object), schemaVersion: '9' }, read.nodes[1]] as never,
+    });
+    const e = await run(missing.jobId);
+    assert.equal(e.status, 'FAILED');
+    assert.match(await failure(missing.jobId, e.jobExecutionId, missing.runCondition.logPath!), /no schema version 9 of catalog table sales\.region_totals/);
+  });
+
   test("another account's connection id is not found: the execution FAILS", async () => {
     const acc = await srv.newAccount('df-db-other');
     const theirs = await srv.app.ctx.api('dataflow').createConnection(acc.accountId, { type: 'postgresql', url: PG_URL });

@@ -28,7 +28,7 @@ import { ObjectStorageError } from '../s3/api.js';
 import type { EngineMessage, EnginePlan } from './engine-child.js';
 import { readTable, writeTable, type DbTarget } from './databases.js';
 import { isTarget, planNode, type NodeDoc } from './graph.js';
-import type { DataflowService, RunCondition } from './service.js';
+import { catalogInfo, type DataflowService, type RunCondition } from './service.js';
 import type { ExecutionRow } from './tables.js';
 
 /** The compiled child: next to this module (tests, `dist/src`), or the bundle's `dataflow-engine.mjs`. */
@@ -116,15 +116,14 @@ export function consoleLogPathOf(cond: RunCondition, executionId: string): strin
 export async function runExecution(svc: DataflowService, exec: ExecutionRow, signal: AbortSignal, log: RunLog): Promise<void> {
   const s3 = svc.app.api('s3');
   const cond = JSON.parse(exec.condition) as RunCondition;
-  const nodes = JSON.parse(exec.plan) as NodeDoc[];
+  const planned = JSON.parse(exec.plan) as NodeDoc[];
   const workdir = path.join(svc.runsDir, exec.id);
   const say = (line: string) => log.console.push(`${new Date(svc.app.clock.now()).toISOString()} ${line}`);
   await fsp.rm(workdir, { recursive: true, force: true });
   await fsp.mkdir(path.join(workdir, 'tmp'), { recursive: true });
   try {
     if (exec.job_type === 'SCRIPT') throw new RunEnded('FAILED', 'SCRIPT jobs are not supported by this server: give the job nodes');
-    const unsupported = nodes.find((n) => n.type === 'SOURCE_CATALOG' || n.type === 'TARGET_CATALOG');
-    if (unsupported) throw new RunEnded('FAILED', `node ${unsupported.id}: ${unsupported.type} is not supported by this server`);
+    const nodes = await resolveCatalog(svc, exec.account_id, planned);
     const connection = async (n: NodeDoc): Promise<DbTarget> => {
       const c = await svc.openConnection(exec.account_id, n.connectionId as string);
       const want = n.type.endsWith('POSTGRESQL') ? 'postgresql' : 'mysql';
@@ -224,6 +223,31 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
   } finally {
     await fsp.rm(workdir, { recursive: true, force: true });
   }
+}
+
+/**
+ * SOURCE_/TARGET_CATALOG nodes become object-storage nodes over their table's Parquet data
+ * (`{bucket}/catalog/{database}/{table}/`), after checking that the schema version exists and
+ * holds the node's fields.
+ */
+async function resolveCatalog(svc: DataflowService, accountId: string, nodes: NodeDoc[]): Promise<NodeDoc[]> {
+  const out: NodeDoc[] = [];
+  for (const n of nodes) {
+    if (n.type !== 'SOURCE_CATALOG' && n.type !== 'TARGET_CATALOG') {
+      out.push(n);
+      continue;
+    }
+    const versions = await svc.repo.catalogVersions(accountId, n.database as string, n.table as string);
+    const v = versions.find((x) => x.version === n.schemaVersion);
+    if (!v) throw new RunEnded('FAILED', `node ${n.id}: no schema version ${String(n.schemaVersion)} of catalog table ${String(n.database)}.${String(n.table)}`);
+    const info = catalogInfo(v);
+    const known = new Set(info.fieldList.map((f) => f.name));
+    const missing = (n.fieldList as Array<{ name: string }>).find((f) => !known.has(f.name));
+    if (missing) throw new RunEnded('FAILED', `node ${n.id}: field ${missing.name} is not in schema version ${v.version} of ${v.database_name}.${v.table_name}`);
+    const [bucketName, prefix] = splitPath(info.location);
+    out.push({ ...n, type: n.type === 'SOURCE_CATALOG' ? 'SOURCE_OBS' : 'TARGET_OBS', regionNo: '1', bucketName, prefix, dataType: 'PARQUET' });
+  }
+  return out;
 }
 
 function runChild(plan: EnginePlan, signal: AbortSignal, timeoutMs: number, minutes: number, log: RunLog, say: (l: string) => void): Promise<void> {

@@ -73,4 +73,21 @@ export const migrations: readonly Migration[] = [
         .execute();
     },
   },
+  {
+    id: '0004-catalog',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      await trx.schema
+        .createTable('dataflow_catalog')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('database_name', 'text', (c) => c.notNull())
+        .addColumn('table_name', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('field_list', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('dataflow_catalog_pk', ['account_id', 'database_name', 'table_name', 'version'])
+        .execute();
+    },
+  },
 ];

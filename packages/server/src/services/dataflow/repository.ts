@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Store } from '../../store/db.js';
 import { asDb, type Executor } from '../../store/schema.js';
 import { binaryOrder, containsIgnoreCase } from '../../store/sql.js';
-import type { ConnectionRow, DataflowDatabase, ExecutionRow, JobRow } from './tables.js';
+import type { CatalogRow, ConnectionRow, DataflowDatabase, ExecutionRow, JobRow } from './tables.js';
 
 export interface JobFilter {
   accountId: string;
@@ -141,5 +141,26 @@ export class DataflowRepository {
 
   async listConnections(accountId: string, e?: Executor): Promise<ConnectionRow[]> {
     return this.db(e).selectFrom('dataflow_connections').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute();
+  }
+
+  // ── catalog ──
+
+  async catalogVersions(accountId: string, database: string, table: string, e?: Executor): Promise<CatalogRow[]> {
+    return this.db(e)
+      .selectFrom('dataflow_catalog')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('database_name', '=', database)
+      .where('table_name', '=', table)
+      .orderBy('created_at')
+      .execute();
+  }
+
+  async listCatalog(accountId: string, e?: Executor): Promise<CatalogRow[]> {
+    return this.db(e).selectFrom('dataflow_catalog').selectAll().where('account_id', '=', accountId).orderBy('database_name').orderBy('table_name').orderBy('created_at').execute();
+  }
+
+  async insertCatalogVersion(trx: Executor, row: CatalogRow): Promise<void> {
+    await this.db(trx).insertInto('dataflow_catalog').values(row).execute();
   }
 }

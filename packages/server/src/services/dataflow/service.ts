@@ -7,12 +7,13 @@ import type { AppContext } from '../../context.js';
 import type { ServiceHooks } from '../../platform/service.js';
 import { SYSTEM_ACTOR } from '../../store/audit.js';
 import type { Executor } from '../../store/schema.js';
-import type { ConnectionInfo, DataflowApi } from './api.js';
+import type { CatalogTableVersion, ConnectionInfo, DataflowApi } from './api.js';
+import { duckType } from './graph.js';
 import { splitPassword, withPassword } from './databases.js';
 import { executionControl } from './execution-control.js';
 import { stopEngines } from './engine.js';
 import { DataflowRepository } from './repository.js';
-import type { ConnectionRow, ExecutionRow, JobRow } from './tables.js';
+import type { CatalogRow, ConnectionRow, ExecutionRow, JobRow } from './tables.js';
 
 /**
  * Engine settings (config `dataflowSettings`, tests): the memory DuckDB may use per worker
@@ -79,6 +80,16 @@ export const runnableStatus = (type: string): string => (type === 'DATAFLOW' ? '
 /** The purpose under which connection passwords are sealed (SecretBox.forPurpose). */
 const CONNECTION_KEY_PURPOSE = 'dataflow-connection-password';
 
+const CATALOG_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export const catalogInfo = (r: CatalogRow): CatalogTableVersion => ({
+  database: r.database_name,
+  table: r.table_name,
+  schemaVersion: r.version,
+  fieldList: JSON.parse(r.field_list) as CatalogTableVersion['fieldList'],
+  location: `${r.bucket}/catalog/${r.database_name}/${r.table_name}/`,
+});
+
 const connectionInfo = (r: ConnectionRow): ConnectionInfo => ({
   connectionId: r.id,
   accountId: r.account_id,
@@ -117,6 +128,30 @@ export class DataflowService implements ServiceHooks {
         return connectionInfo(row);
       },
       listConnections: async (accountId) => (await this.repo.listConnections(accountId)).map(connectionInfo),
+      addCatalogVersion: async (accountId, t) => {
+        for (const [k, v] of [['database', t.database], ['table', t.table]] as const) {
+          if (!CATALOG_NAME.test(v)) throw new Error(`${k} must be 1-64 letters, digits or _ (starting with a letter or _), got ${JSON.stringify(v)}`);
+        }
+        if (t.fieldList.length === 0) throw new Error('a schema version needs at least one field');
+        t.fieldList.forEach((f, i) => duckType(f, null, `fieldList[${i}]`));
+        const buckets = (await app.api('s3').listBuckets(accountId)).map((b) => b.name);
+        const row = await app.store.tx(async (trx) => {
+          const versions = await this.repo.catalogVersions(accountId, t.database, t.table, trx);
+          const r: CatalogRow = {
+            account_id: accountId,
+            database_name: t.database,
+            table_name: t.table,
+            version: String(versions.length + 1),
+            field_list: JSON.stringify(t.fieldList.map((f) => ({ name: f.name, type: f.type }))),
+            bucket: versions[0]?.bucket ?? (await this.defaultBucket(trx, accountId, buckets)),
+            created_at: app.clock.now(),
+          };
+          await this.repo.insertCatalogVersion(trx, r);
+          return r;
+        });
+        return catalogInfo(row);
+      },
+      listCatalog: async (accountId) => (await this.repo.listCatalog(accountId)).map(catalogInfo),
     };
     this.openConnection = async (accountId, id) => {
       const r = await this.repo.findConnection(accountId, id);

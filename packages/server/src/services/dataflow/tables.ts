@@ -57,9 +57,23 @@ export const dataflowTables = defineTables({
     password_sealed: col.text().orNull(),
     created_at: col.time(),
   },
+  /**
+   * The built-in Data Catalog (SOURCE_/TARGET_CATALOG): one row per schema version of a table.
+   * A table's data is Parquet under `{bucket}/catalog/{database}/{table}/`, shared by its versions.
+   */
+  dataflow_catalog: {
+    account_id: col.text(),
+    database_name: col.text(),
+    table_name: col.text(),
+    version: col.text(),
+    field_list: col.json(),
+    bucket: col.text(),
+    created_at: col.time(),
+  },
 });
 
 export type DataflowDatabase = DatabaseOf<typeof dataflowTables>;
 export type JobRow = RowOf<(typeof dataflowTables)['dataflow_jobs']>;
 export type ExecutionRow = RowOf<(typeof dataflowTables)['dataflow_executions']>;
 export type ConnectionRow = RowOf<(typeof dataflowTables)['dataflow_connections']>;
+export type CatalogRow = RowOf<(typeof dataflowTables)['dataflow_catalog']>;
