@@ -55,7 +55,7 @@ export interface Config {
   cfsConfigFile?: string;
   /** CFS settings given directly (tests), over those of the file. */
   cfsSettings?: Record<string, unknown>;
-  /** Data Flow engine settings (memory per worker, threads, timeout unit, concurrency); see services/dataflow/service.ts. */
+  /** Data Flow engine settings (memory per worker, threads, timeout unit); see services/dataflow/service.ts. */
   dataflowSettings?: Record<string, unknown>;
   /** Where object content goes: `local` (`<dataDir>/blobs`) or an external S3-compatible bucket. Volumes stay local. */
   blobBackend: BlobBackend;

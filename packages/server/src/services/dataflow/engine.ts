@@ -39,35 +39,41 @@ function childPath(): string {
 }
 
 /**
- * Engine processes: after the first run, one idle process is kept ready (DuckDB loaded), so a run
- * does not wait for a process to start. A server that never runs a job starts none.
+ * A server's engine processes: after the first run, one idle process is kept ready (DuckDB
+ * loaded), so a run does not wait for a process to start. A server that never runs a job starts
+ * none. One pool per service instance (tests run several servers in one process).
  */
-let spare: ChildProcess | null = null;
-const live = new Set<ChildProcess>();
+export class EnginePool {
+  private spare: ChildProcess | null = null;
+  private readonly live = new Set<ChildProcess>();
+  private stopped = false;
 
-function spawnEngine(): ChildProcess {
-  const child = fork(childPath(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'json' });
-  live.add(child);
-  child.once('exit', () => {
-    live.delete(child);
-    if (spare === child) spare = null;
-  });
-  child.on('error', () => undefined);
-  return child;
-}
+  private spawn(): ChildProcess {
+    const child = fork(childPath(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'json' });
+    this.live.add(child);
+    child.once('exit', () => {
+      this.live.delete(child);
+      if (this.spare === child) this.spare = null;
+    });
+    child.on('error', () => undefined);
+    return child;
+  }
 
-function takeEngine(): ChildProcess {
-  const ready = spare && spare.exitCode === null && spare.connected ? spare : null;
-  spare = null;
-  const child = ready ?? spawnEngine();
-  spare = spawnEngine();
-  return child;
-}
+  /** A process for one run (the spare when it is ready), and a new spare. */
+  take(): ChildProcess {
+    const ready = this.spare && this.spare.exitCode === null && this.spare.connected ? this.spare : null;
+    this.spare = null;
+    const child = ready ?? this.spawn();
+    if (!this.stopped) this.spare = this.spawn();
+    return child;
+  }
 
-/** Ends every engine process of this server (service stop). */
-export function stopEngines(): void {
-  spare = null;
-  for (const c of live) if (c.exitCode === null) c.kill('SIGKILL');
+  /** Ends every engine process (service stop); a run in progress ends with its process. */
+  stop(): void {
+    this.stopped = true;
+    this.spare = null;
+    for (const c of this.live) if (c.exitCode === null) c.kill('SIGKILL');
+  }
 }
 
 /** Why a run ended other than COMPLETED. */
@@ -197,7 +203,7 @@ export async function runExecution(svc: DataflowService, exec: ExecutionRow, sig
     say(`engine: DuckDB, ${plan.threads} thread(s), memory limit ${plan.memoryLimit}`);
     const timeoutMs = cond.timeout > 0 ? cond.timeout * svc.settings.timeoutUnitMs : 0;
     const engineStarted = Date.now();
-    await runChild(plan, signal, timeoutMs, cond.timeout, log, say);
+    await runChild(svc.engines, plan, signal, timeoutMs, cond.timeout, log, say);
     say(`engine: finished in ${Date.now() - engineStarted} ms`);
 
     // 3. Put the outputs in place.
@@ -250,7 +256,7 @@ async function resolveCatalog(svc: DataflowService, accountId: string, nodes: No
   return out;
 }
 
-function runChild(plan: EnginePlan, signal: AbortSignal, timeoutMs: number, minutes: number, log: RunLog, say: (l: string) => void): Promise<void> {
+function runChild(engines: EnginePool, plan: EnginePlan, signal: AbortSignal, timeoutMs: number, minutes: number, log: RunLog, say: (l: string) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     let settled = false;
     let child: ChildProcess | null = null;
@@ -267,7 +273,7 @@ function runChild(plan: EnginePlan, signal: AbortSignal, timeoutMs: number, minu
     const timer = timeoutMs > 0 ? setTimeout(() => finish(new RunEnded('FAILED', `timed out after ${minutes} minute(s)`)), timeoutMs) : undefined;
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort);
-    child = takeEngine();
+    child = engines.take();
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => {
       if (stderr.length < 8192) stderr += d.toString();

@@ -11,7 +11,7 @@ import type { CatalogTableVersion, ConnectionInfo, DataflowApi } from './api.js'
 import { duckType } from './graph.js';
 import { splitPassword, withPassword } from './databases.js';
 import { executionControl } from './execution-control.js';
-import { stopEngines } from './engine.js';
+import { EnginePool } from './engine.js';
 import { DataflowRepository } from './repository.js';
 import type { CatalogRow, ConnectionRow, ExecutionRow, JobRow } from './tables.js';
 
@@ -25,15 +25,12 @@ export interface DataflowSettings {
   memoryPerWorkerMb: number;
   maxThreads: number;
   timeoutUnitMs: number;
-  /** Executions run at once by one process. */
-  concurrency: number;
 }
 
 export const DEFAULT_SETTINGS: DataflowSettings = {
   memoryPerWorkerMb: 1024,
   maxThreads: os.availableParallelism(),
   timeoutUnitMs: 60_000,
-  concurrency: 2,
 };
 
 function loadSettings(given: Record<string, unknown> | undefined): DataflowSettings {
@@ -102,6 +99,8 @@ export class DataflowService implements ServiceHooks {
   readonly repo: DataflowRepository;
   readonly api: DataflowApi;
   readonly settings: DataflowSettings;
+  /** This server's engine processes. */
+  readonly engines = new EnginePool();
   /** Where executions' working directories live. */
   readonly runsDir: string;
 
@@ -191,7 +190,7 @@ export class DataflowService implements ServiceHooks {
 
   /** Ends the engine processes (a run in progress ends with them; its next claim marks it FAILED). */
   stop(): Promise<void> {
-    stopEngines();
+    this.engines.stop();
     return Promise.resolve();
   }
 
