@@ -337,8 +337,11 @@ export async function writeArtifacts(svc: DataflowService, exec: ExecutionRow, l
     }
   };
   const header = `-- Data Flow job ${exec.job_id} (${exec.job_name}), execution ${exec.id}: DuckDB SQL as run\n`;
-  await put(cond.scriptPath, `${exec.job_id}/${exec.id}.sql`, header + log.script.join('\n') + '\n', 'application/sql');
   const events = { executionId: exec.id, jobId: exec.job_id, nodes: log.nodes, error: log.error };
-  await put(cond.logPath, `${exec.id}/events.json`, JSON.stringify(events, null, 2), 'application/json');
-  await put(consoleLogPathOf(cond, exec.id), 'console.log', log.console.join('\n') + '\n', 'text/plain');
+  // Three objects, written side by side.
+  await Promise.all([
+    put(cond.scriptPath, `${exec.job_id}/${exec.id}.sql`, header + log.script.join('\n') + '\n', 'application/sql'),
+    put(cond.logPath, `${exec.id}/events.json`, JSON.stringify(events, null, 2), 'application/json'),
+    put(consoleLogPathOf(cond, exec.id), 'console.log', log.console.join('\n') + '\n', 'text/plain'),
+  ]);
 }
