@@ -130,6 +130,15 @@ describe('the documented example (§1.3.6)', () => {
     assert.deepEqual(events.nodes.find((n) => n.id === 1697776930002)?.rows, 3);
     assert.match(await getText(`consoleLogs/${e.jobExecutionId}/console.log`, bucket), /COMPLETED/);
 
+    // A new scriptPath (a bucket of the account) moves the job's scripts there; another bucket is refused.
+    await s3.send(new CreateBucketCommand({ Bucket: 'moved-scripts' }));
+    const moved = await flow.updateJobExecuteConfig({ jobId: job.jobId, jobCondition: { scriptPath: 'moved-scripts/sql/' } });
+    assert.equal(moved.runCondition.scriptPath, 'moved-scripts/sql/');
+    assert.deepEqual(await keysUnder('sql/', 'moved-scripts'), [`sql/${job.jobId}/${e.jobExecutionId}.sql`]);
+    assert.match(await getText(`sql/${job.jobId}/${e.jobExecutionId}.sql`, 'moved-scripts'), /COPY/);
+    await assert.rejects(getText(`${rest.join('/')}${job.jobId}/${e.jobExecutionId}.sql`, bucket));
+    await assert.rejects(flow.updateJobExecuteConfig({ jobId: job.jobId, jobCondition: { scriptPath: 'not-my-bucket/sql/' } }), /does not exist/);
+
     // OVERWRITE: a second run replaces the output.
     const again = await run(job.jobId);
     assert.equal(again.status, 'COMPLETED');

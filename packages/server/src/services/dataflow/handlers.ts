@@ -4,7 +4,7 @@ import { handlersFor } from '../../platform/service.js';
 import type { RequestContext } from '../../context.js';
 import type { Executor } from '../../store/schema.js';
 import { kstIsoMillis } from '../time.js';
-import { consoleLogPathOf } from './engine.js';
+import { consoleLogPathOf, splitPath } from './engine.js';
 import { errors } from './errors.js';
 import { GraphError, validateGraph, type NodeDoc } from './graph.js';
 import { EXECUTE_KIND } from './tasks.js';
@@ -116,6 +116,25 @@ function defaultCondition(accountId: string, bucket: string): RunCondition {
     scriptPath: `${bucket}/scripts/`,
     logPath: `${bucket}/sparkHistoryLogs/`,
   };
+}
+
+/** Moves the job's scripts (`{jobId}/…` under `from`) to `to`; a script that cannot be moved stays and is logged. */
+async function moveScripts(ctx: Ctx, jobId: string, from: string, to: string): Promise<void> {
+  const s3 = ctx.app.api('s3');
+  const accountId = ctx.identity.accountId;
+  const [fromBucket, fromRest] = splitPath(from);
+  const [toBucket, toRest] = splitPath(to);
+  const folder = (p: string) => (p === '' || p.endsWith('/') ? p : `${p}/`);
+  const prefix = `${folder(fromRest)}${jobId}/`;
+  try {
+    for (const o of await s3.listObjects(accountId, fromBucket, prefix)) {
+      const key = `${folder(toRest)}${jobId}/${o.key.slice(prefix.length)}`;
+      await s3.writeObject(accountId, toBucket, key, await s3.readObject(accountId, fromBucket, o.key), 'application/sql');
+      await s3.deleteObject(accountId, fromBucket, o.key);
+    }
+  } catch (e) {
+    ctx.app.logger.warn({ jobId, err: e instanceof Error ? e.message : String(e) }, 'Data Flow could not move a job\'s scripts');
+  }
 }
 
 async function requireJob(ctx: Ctx, trx: Executor, jobId: string): Promise<JobRow> {
@@ -341,19 +360,31 @@ export const handlers = handlersFor<DataflowService>()(dataflowOps, {
   },
 
   /**
-   * Merges the given fields into the stored configuration ([R3]). Changing `scriptPath` does not
-   * move scripts already written (each run writes its own under the path it ran with; inferred).
+   * Merges the given fields into the stored configuration ([R3]). A new `scriptPath` must be in a
+   * bucket of the account (400 otherwise); the job's scripts already written (`{jobId}/…` under the
+   * old path) are moved there after the change commits ([R3] "moves the stored script").
    */
   async updateJobExecuteConfig(ctx, input) {
+    const accountId = ctx.identity.accountId;
+    const newScripts = input.jobCondition.scriptPath;
+    if (newScripts !== undefined) {
+      checkPath(ctx, 'scriptPath', newScripts);
+      const [bucket] = splitPath(newScripts);
+      const mine = (await ctx.app.api('s3').listBuckets(accountId)).some((b) => b.name === bucket);
+      if (!mine) throw errors.badParameter(ctx.lang, { detail: `jobCondition.scriptPath: bucket ${bucket} does not exist` });
+    }
+    let oldScripts = '';
     const row = await ctx.tx(async (trx) => {
       const job = await requireJob(ctx, trx, input.jobId);
       const doc = JSON.parse(job.doc) as JobDoc;
+      oldScripts = doc.runCondition.scriptPath;
       const next: JobDoc = { ...doc, runCondition: overlay(ctx, doc.runCondition, input.jobCondition) };
       const set = { doc: JSON.stringify(next), updated_at: ctx.app.clock.now() };
-      await ctx.svc.repo.updateJob(trx, ctx.identity.accountId, job.id, set);
+      await ctx.svc.repo.updateJob(trx, accountId, job.id, set);
       await ctx.audit(trx, 'dataflow.job.update-config', `job/${job.id}`, next.runCondition);
       return { ...job, ...set };
     });
+    if (newScripts !== undefined && newScripts !== oldScripts) await moveScripts(ctx, row.id, oldScripts, newScripts);
     return jobOut(row);
   },
 });
