@@ -6,22 +6,25 @@
  * decoded and verified on the fly (chunked.ts) into the blob store, downloads stream from it.
  */
 import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, createWriteStream } from 'node:fs';
+import fsp from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { roleSatisfies, type Role, type S3OperationName } from '@stockade/sdk';
 import type { AppContext } from '../../context.js';
 import { defineService, type RawRequestInfo, type RawService } from '../../platform/service.js';
-import { isValidBucketName } from './names.js';
+import { LocalBlobStore } from '../../store/blobs.js';
+import { checkKey, isValidBucketName } from './names.js';
 import { migrations } from './migrations.js';
 import { s3Tables } from './tables.js';
-import type { ObjectStorageApi } from './api.js';
+import { ObjectStorageError, type ObjectStorageApi } from './api.js';
 import { S3Error, type DecodedBody } from './auth.js';
 import { decodeBody } from './chunked.js';
 import { verifySigV4 } from './sigv4.js';
-import { accessDenied, S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
-import { ObjectContent } from './content.js';
-import { S3Repository } from './repository.js';
+import { accessDenied, quotedMd5, S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
+import { ContentGone, ObjectContent, segmentsFor } from './content.js';
+import { BucketGone, newVersionId, S3Repository, type ObjectRow } from './repository.js';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './buckets.js';
 import { listObjects, listObjectsV2 } from './list.js';
 import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
@@ -209,9 +212,8 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-export function createS3Service(ctx: AppContext, repo: S3Repository): RawService {
+export function createS3Service(ctx: AppContext, repo: S3Repository, content: ObjectContent): RawService {
   const regions = ctx.config.s3Regions.length > 0 ? ctx.config.s3Regions : [DEFAULT_S3_REGION];
-  const content = new ObjectContent(ctx.blobs, ctx.logger);
   /** Requests whose body decoding started. */
   const bodyStarted = new WeakSet<IncomingMessage>();
 
@@ -327,8 +329,97 @@ export function createS3Service(ctx: AppContext, repo: S3Repository): RawService
 }
 
 /** What other services may do with Object Storage (services/s3/api.ts). */
-function objectStorageApi(app: AppContext, repo: S3Repository): ObjectStorageApi {
+function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectContent): ObjectStorageApi {
+  const owned = async (accountId: string, bucket: string) => {
+    const b = await repo.getBucket(bucket);
+    if (!b || b.account_id !== accountId) throw new ObjectStorageError('NoSuchBucket', `bucket ${bucket} does not exist`);
+  };
   return {
+    async listObjects(accountId, bucket, prefix) {
+      await owned(accountId, bucket);
+      const out: Array<{ key: string; size: number }> = [];
+      let after: string | undefined;
+      for (;;) {
+        const rows = await repo.listObjects(bucket, after === undefined ? { from: prefix, limit: 1000 } : { after, limit: 1000 });
+        for (const r of rows) {
+          if (!r.key.startsWith(prefix)) return out;
+          out.push({ key: r.key, size: Number(r.size) });
+        }
+        if (rows.length < 1000) return out;
+        after = rows[rows.length - 1]!.key;
+      }
+    },
+    async readObject(accountId, bucket, key) {
+      await owned(accountId, bucket);
+      for (let attempt = 1; ; attempt++) {
+        const obj = await repo.getObject(bucket, key);
+        if (!obj) throw new ObjectStorageError('NoSuchKey', `object ${bucket}/${key} does not exist`);
+        const size = Number(obj.row.size);
+        if (size === 0) return Readable.from([]);
+        const release = content.pin(obj.blobs.map((b) => b.blobId));
+        try {
+          if (obj.blobs.reduce((n, b) => n + b.size, 0) !== size) throw new ContentGone();
+          const stream = await content.open(segmentsFor(obj.blobs, 0, size - 1));
+          stream.once('close', release);
+          return stream;
+        } catch (e) {
+          release();
+          // Replaced while being opened: read the new version.
+          if (!(e instanceof ContentGone) || attempt >= 3) throw e;
+        }
+      }
+    },
+    async copyObjectToFile(accountId, bucket, key, dest) {
+      await owned(accountId, bucket);
+      const obj = await repo.getObject(bucket, key);
+      if (!obj) throw new ObjectStorageError('NoSuchKey', `object ${bucket}/${key} does not exist`);
+      const blob = obj.blobs.length === 1 ? obj.blobs[0]! : null;
+      if (blob && blob.size === Number(obj.row.size) && app.blobs instanceof LocalBlobStore) {
+        const release = content.pin([blob.blobId]);
+        try {
+          await fsp.copyFile(app.blobs.pathOf(blob.blobId), dest, fsConstants.COPYFILE_FICLONE);
+          return;
+        } catch (e) {
+          // Replaced meanwhile (its blob gone): stream the current version below.
+          if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        } finally {
+          release();
+        }
+      }
+      await pipeline(await this.readObject(accountId, bucket, key), createWriteStream(dest));
+    },
+    async writeObject(accountId, bucket, key, body, contentType) {
+      await owned(accountId, bucket);
+      checkKey(key);
+      const stored = await content.store(Buffer.isBuffer(body) ? Readable.from([body]) : body, []);
+      const now = app.clock.now();
+      const row: ObjectRow = {
+        bucket,
+        key,
+        version: newVersionId(),
+        size: stored.blob.size,
+        last_modified: now,
+        etag: quotedMd5(stored.md5),
+        headers: JSON.stringify(contentType ? { 'content-type': contentType } : {}),
+        metadata: '{}',
+        checksums: '{}',
+        checksum_type: null,
+        part_count: null,
+      };
+      let replaced: string[];
+      try {
+        replaced = await repo.putObject(row, [{ blobId: stored.blob.id, size: stored.blob.size }], [stored.blob], now);
+      } catch (e) {
+        await content.discard([stored.blob.id]);
+        if (e instanceof BucketGone) throw new ObjectStorageError('NoSuchBucket', `bucket ${bucket} does not exist`);
+        throw e;
+      }
+      await content.discard(replaced);
+    },
+    async deleteObject(accountId, bucket, key) {
+      await owned(accountId, bucket);
+      await content.discard(await repo.deleteObject(bucket, key));
+    },
     async listBuckets(accountId) {
       return (await repo.listBuckets(accountId)).map((b) => ({ name: b.name, createdAt: b.created_at }));
     },
@@ -348,6 +439,9 @@ export const s3Service = defineService({
   migrations,
   create(app) {
     const repo = new S3Repository(app.store);
-    return { app, raw: createS3Service(app, repo), api: objectStorageApi(app, repo) };
+    // One content store for requests and for other services: blobs pinned by a reader are
+    // not deleted under it by either.
+    const content = new ObjectContent(app.blobs, app.logger);
+    return { app, raw: createS3Service(app, repo, content), api: objectStorageApi(app, repo, content) };
   },
 });
