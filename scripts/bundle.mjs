@@ -28,3 +28,17 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(outfile, 0o755);
+
+// Data Flow's engine runs in a child process of its own (services/dataflow/engine-child.ts): a
+// second bundle next to the CLI. DuckDB (a native addon) stays external and loads only there.
+await build({
+  entryPoints: ['packages/server/dist/src/services/dataflow/engine-child.js'],
+  outfile: 'packages/server/dist/dataflow-engine.mjs',
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  external: ['@duckdb/node-api'],
+  legalComments: 'none',
+  logLevel: 'warning',
+});

@@ -78,6 +78,8 @@ export interface Config {
   cfsConfigFile?: string;
   /** CFS settings given directly (tests), over those of the file. */
   cfsSettings?: Record<string, unknown>;
+  /** Data Flow engine settings (memory per worker, threads, timeout unit); see services/dataflow/service.ts. */
+  dataflowSettings?: Record<string, unknown>;
   /** Where object content goes: `local` (`<dataDir>/blobs`) or an external S3-compatible bucket. Volumes stay local. */
   blobBackend: BlobBackend;
   /** `s3` backend: endpoint URL (path-style addressing is used). */

@@ -8,13 +8,14 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { op, Nullable, MAX_ID, type DocumentedError } from './types.js';
 
-/**
- * Every Data Flow operation needs a fence-admin (or owner) key. A job reads and writes any bucket
- * and database connection of the account, so a box-user key (an analyst, who receives data only
- * through imports and releases it only through reviewed exports, and is refused by S3) must not
- * reach it either. The reference documents no roles; Stockade's choice.
- */
 const ncp = { service: 'dataflow', auth: 'ncp-v2' } as const;
+/**
+ * The least role that may call Data Flow: fence admins and owners. Jobs read and write the
+ * account's object storage, which a box-user key may not reach (S3 refuses it); letting box
+ * users define jobs would give them that reach (and a way around export review). Not documented;
+ * the real service checks IAM permissions per action (inferred).
+ */
+const ROLE = 'fence-admin' as const;
 
 export const DATAFLOW_ERRORS = {
   badParameter: { status: 400, code: 'bad-parameter', when: 'a parameter or body field is missing or invalid' },
@@ -227,7 +228,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/stats/executions',
     summary: 'Total / completed / failed execution counts in a window',
-    role: 'fence-admin',
+    role: ROLE,
     query: StatsWindow,
     response: Type.Object({ totalCount: Type.Integer(), completedCount: Type.Integer(), failedCount: Type.Integer() }),
     errors: [E.badParameter],
@@ -239,7 +240,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/stats/executions-interval',
     summary: 'Daily execution counts in a window',
-    role: 'fence-admin',
+    role: ROLE,
     query: StatsWindow,
     response: Type.Object({
       result: Type.Array(Type.Object({ totalCount: Type.Integer(), startDate: Type.String(), endDate: Type.String() })),
@@ -254,7 +255,7 @@ export const dataflowOps = {
     path: '/api/v1/stats/executions-times',
     aliasPaths: ['/api/v1/stats/execution-times'],
     summary: 'Execution time series (epoch-ms points)',
-    role: 'fence-admin',
+    role: ROLE,
     query: StatsWindow,
     response: Type.Object({
       result: Type.Array(Type.Object({ time: Type.Integer({ description: 'epoch milliseconds' }), value: Type.Integer() })),
@@ -269,7 +270,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/workflows',
     summary: 'List workflows',
-    role: 'fence-admin',
+    role: ROLE,
     query: Type.Object({ page: Page, limit: Limit }),
     response: ListOf(WorkflowSummary),
     errors: [E.badParameter],
@@ -281,7 +282,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/workflows/{workflowId}',
     summary: 'Get one workflow',
-    role: 'fence-admin',
+    role: ROLE,
     params: workflowParams,
     response: Workflow,
     errors: [E.badParameter, E.workflowNotFound],
@@ -293,7 +294,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/workflows',
     summary: 'Create a workflow',
-    role: 'fence-admin',
+    role: ROLE,
     body: WorkflowBody,
     response: Workflow,
     successStatus: 201,
@@ -310,7 +311,7 @@ export const dataflowOps = {
     method: 'PUT',
     path: '/api/v1/workflows/{workflowId}',
     summary: "Replace a workflow's name/nodes",
-    role: 'fence-admin',
+    role: ROLE,
     params: workflowParams,
     body: WorkflowBody,
     response: Workflow,
@@ -328,7 +329,7 @@ export const dataflowOps = {
     method: 'DELETE',
     path: '/api/v1/workflows/{workflowId}',
     summary: 'Delete a workflow',
-    role: 'fence-admin',
+    role: ROLE,
     params: workflowParams,
     response: Type.Boolean(),
     errors: [E.badParameter, E.workflowNotFound],
@@ -340,7 +341,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/workflows/{workflowId}/executions',
     summary: 'List executions started by a workflow',
-    role: 'fence-admin',
+    role: ROLE,
     params: workflowParams,
     query: Type.Object({
       filter: Type.Optional(Type.String({ description: 'workflow name filter' })),
@@ -361,7 +362,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/workflows/{workflowId}/executions',
     summary: 'Start a workflow whose trigger is manual (NONE) or EVENT',
-    role: 'fence-admin',
+    role: ROLE,
     params: workflowParams,
     response: Type.Object({ workflowId: Type.String(), triggerId: Type.String(), status: Type.Literal('ACCEPTED') }),
     successStatus: 202,
@@ -379,7 +380,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/jobs',
     summary: 'List jobs',
-    role: 'fence-admin',
+    role: ROLE,
     query: Type.Object({
       name: Type.Optional(Type.String({ description: 'job name filter' })),
       status: Type.Optional(Enum(JOB_STATUSES, { description: '[R1]/[R2] status filter (still accepted)' })),
@@ -396,7 +397,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/jobs/{jobId}',
     summary: 'Get one job (with nodes and execution config)',
-    role: 'fence-admin',
+    role: ROLE,
     params: jobParams,
     response: Job,
     errors: [E.badParameter, E.jobNotFound],
@@ -408,7 +409,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/jobs',
     summary: 'Create a job',
-    role: 'fence-admin',
+    role: ROLE,
     body: Type.Object({
       name: Name,
       type: Type.Optional(JobType),
@@ -429,7 +430,7 @@ export const dataflowOps = {
     aliasMethods: ['PUT'],
     path: '/api/v1/jobs/{jobId}',
     summary: 'Modify a job',
-    role: 'fence-admin',
+    role: ROLE,
     params: jobParams,
     body: Type.Object({
       type: JobType,
@@ -454,7 +455,7 @@ export const dataflowOps = {
     method: 'DELETE',
     path: '/api/v1/jobs/{jobId}',
     summary: 'Delete a job',
-    role: 'fence-admin',
+    role: ROLE,
     params: jobParams,
     response: Type.Boolean(),
     errors: [
@@ -470,7 +471,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/jobs/verify',
     summary: 'Validate a job definition without saving',
-    role: 'fence-admin',
+    role: ROLE,
     body: Type.Object({ name: Name, nodes: Type.Array(JobNode, { minItems: 1 }) }),
     response: Type.Boolean({ description: 'true when valid (response not documented; inferred)' }),
     errors: [{ ...E.badParameter, when: 'the definition is invalid; detail names the first offending node/field' }],
@@ -482,7 +483,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/jobs/{jobId}/executions',
     summary: 'Start a job run',
-    role: 'fence-admin',
+    role: ROLE,
     params: jobParams,
     query: Type.Object({
       triggerId: Type.Optional(Type.String()),
@@ -509,7 +510,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/jobs/{jobId}/executions',
     summary: 'List runs of a job',
-    role: 'fence-admin',
+    role: ROLE,
     params: jobParams,
     query: Type.Object({ page: Page, limit: Limit }),
     response: ListOf(Execution),
@@ -522,7 +523,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/jobs/{jobId}/executions/{executionId}',
     summary: 'Get one run',
-    role: 'fence-admin',
+    role: ROLE,
     params: Type.Object({ jobId: Id, executionId: Id }),
     response: Execution,
     errors: [E.badParameter, E.jobNotFound, E.executionNotFound],
@@ -534,7 +535,7 @@ export const dataflowOps = {
     method: 'PUT',
     path: '/api/v1/jobs/{jobId}/executions',
     summary: "Change the job's stored execution config",
-    role: 'fence-admin',
+    role: ROLE,
     params: jobParams,
     body: Type.Object({ jobCondition: JobCondition }),
     response: Job,
@@ -548,7 +549,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/triggers',
     summary: 'List triggers',
-    role: 'fence-admin',
+    role: ROLE,
     query: Type.Object({
       name: Type.Optional(Type.String({ description: 'trigger name filter' })),
       page: Page,
@@ -564,7 +565,7 @@ export const dataflowOps = {
     method: 'GET',
     path: '/api/v1/triggers/{triggerId}',
     summary: 'Get one trigger',
-    role: 'fence-admin',
+    role: ROLE,
     params: triggerParams,
     response: Trigger,
     errors: [E.badParameter, E.triggerNotFound],
@@ -576,7 +577,7 @@ export const dataflowOps = {
     method: 'POST',
     path: '/api/v1/triggers',
     summary: 'Create a trigger',
-    role: 'fence-admin',
+    role: ROLE,
     body: Type.Object({ name: Name, type: Enum(TRIGGER_TYPES), triggerRule: TriggerRule }),
     response: Trigger,
     successStatus: 201,
@@ -594,7 +595,7 @@ export const dataflowOps = {
     method: 'DELETE',
     path: '/api/v1/triggers/{triggerId}',
     summary: 'Delete a trigger',
-    role: 'fence-admin',
+    role: ROLE,
     params: triggerParams,
     response: Type.Boolean(),
     errors: [

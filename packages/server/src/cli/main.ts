@@ -38,6 +38,10 @@ commands:
              revoke ACCESS_KEY_ID
   accounts   create NAME | list
   fences     create NAME [--account ID] [--description TEXT] | list [--account ID]
+  connections create --type postgresql|mysql --url URL [--account ID] | list [--account ID]
+             database connections for Data Flow's CDB nodes (the password is sealed)
+  catalog    add --db DB --table T --fields NAME:TYPE,… [--account ID] | list [--account ID]
+             Data Flow's built-in Data Catalog: each add is the table's next schema version
   box        exec --box ID -- CMD [ARG…]   run a command inside the box (bubblewrap sandbox over its
                                          NAS; no network while the box's external network is blocked)
              shell --box ID                an interactive shell inside the box
@@ -328,6 +332,54 @@ async function fences(args: string[]): Promise<void> {
   });
 }
 
+/** `connections create|list`: database connections Data Flow's SOURCE_/TARGET_CDB_* nodes name. */
+async function connections(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parse(rest, { account: { type: 'string' }, type: { type: 'string' }, url: { type: 'string' } });
+  await withStore(values, async (a) => {
+    const account = values.account ?? (await a.iam.listAccounts())[0]?.id;
+    if (!account) throw new UsageError('no account yet: start the server once, or run `stockade accounts create NAME`');
+    if (values.account && !(await a.iam.getAccount(values.account))) throw new UsageError(`no account ${values.account}`);
+    const api = a.platform.ctx.api('dataflow');
+    if (sub === 'create') {
+      if (!values.type || !values.url) throw new UsageError('usage: stockade connections create --type postgresql|mysql --url URL [--account ID]');
+      const c = await api.createConnection(account, { type: values.type, url: values.url });
+      process.stdout.write(JSON.stringify(c, null, 2) + '\n');
+    } else if (sub === 'list') {
+      for (const c of await api.listConnections(account)) process.stdout.write(`${c.connectionId}  ${c.type}  ${c.url}\n`);
+    } else throw new UsageError('usage: stockade connections create --type postgresql|mysql --url URL | list');
+  });
+}
+
+/** `catalog add|list`: schema versions of Data Flow's built-in Data Catalog tables. */
+async function catalog(args: string[]): Promise<void> {
+  const [sub, ...rest] = args;
+  const { values } = parse(rest, { account: { type: 'string' }, db: { type: 'string' }, table: { type: 'string' }, fields: { type: 'string' } });
+  await withStore(values, async (a) => {
+    const account = values.account ?? (await a.iam.listAccounts())[0]?.id;
+    if (!account) throw new UsageError('no account yet: start the server once, or run `stockade accounts create NAME`');
+    if (values.account && !(await a.iam.getAccount(values.account))) throw new UsageError(`no account ${values.account}`);
+    const api = a.platform.ctx.api('dataflow');
+    if (sub === 'add') {
+      // `--db`: `--database` is the server's database URL.
+      if (!values.db || !values.table || !values.fields) {
+        throw new UsageError('usage: stockade catalog add --db DB --table T --fields NAME:TYPE,… [--account ID]');
+      }
+      const fieldList = values.fields.split(',').map((f) => {
+        const [name, type, ...more] = f.split(':');
+        if (!name || !type || more.length) throw new UsageError(`--fields: NAME:TYPE pairs separated by commas, got ${JSON.stringify(f)}`);
+        return { name, type };
+      });
+      const v = await api.addCatalogVersion(account, { database: values.db, table: values.table, fieldList });
+      process.stdout.write(JSON.stringify(v, null, 2) + '\n');
+    } else if (sub === 'list') {
+      for (const v of await api.listCatalog(account)) {
+        process.stdout.write(`${v.database}.${v.table}  version ${v.schemaVersion}  ${v.fieldList.map((f) => `${f.name}:${f.type}`).join(',')}  ${v.location}\n`);
+      }
+    } else throw new UsageError('usage: stockade catalog add --db DB --table T --fields NAME:TYPE,… | list');
+  });
+}
+
 /** `box exec --box ID -- CMD…` and `box shell --box ID`: sessions inside a box (services/datafence/sandbox.ts). */
 async function box(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
@@ -487,6 +539,10 @@ async function main(argv: string[]): Promise<void> {
       return fences(rest);
     case 'box':
       return box(rest);
+    case 'connections':
+      return connections(rest);
+    case 'catalog':
+      return catalog(rest);
     case 'audit':
       return audit(rest);
     case 'cp':

@@ -3,6 +3,7 @@ import { defineService } from '../../platform/service.js';
 import { handlers } from './handlers.js';
 import { migrations } from './migrations.js';
 import { DataflowService } from './service.js';
+import { tasks } from './tasks.js';
 import { dataflowTables } from './tables.js';
 
 export const dataflowService = defineService({
@@ -11,5 +12,6 @@ export const dataflowService = defineService({
   handlers,
   tables: dataflowTables,
   migrations,
+  tasks,
   create: (app) => new DataflowService(app),
 });

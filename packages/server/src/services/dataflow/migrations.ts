@@ -27,7 +27,71 @@ export const migrations: readonly Migration[] = [
     },
   },
   {
-    id: '0002-triggers',
+    id: '0002-executions',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      const s = trx.schema;
+      await s
+        .createTable('dataflow_executions')
+        .addColumn('id', t.binaryText, (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('job_id', t.binaryText, (c) => c.notNull())
+        .addColumn('job_name', 'text', (c) => c.notNull())
+        .addColumn('job_type', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('condition', 'text', (c) => c.notNull())
+        .addColumn('parameters', 'text', (c) => c.notNull())
+        .addColumn('plan', 'text', (c) => c.notNull())
+        .addColumn('executor_num', 'integer', (c) => c.notNull())
+        .addColumn('trigger_id', 'text')
+        .addColumn('trigger_name', 'text')
+        .addColumn('workflow_id', 'text')
+        .addColumn('error', 'text')
+        .addColumn('task_id', t.bigint)
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .addColumn('started_at', t.time)
+        .addColumn('ended_at', t.time)
+        .execute();
+      await s.createIndex('dataflow_executions_job').on('dataflow_executions').columns(['account_id', 'job_id', 'created_at']).execute();
+      // Job names are unique in an account (createJob with a taken name is 400, inferred).
+      await s.createIndex('dataflow_jobs_name').on('dataflow_jobs').columns(['account_id', 'name']).unique().execute();
+    },
+  },
+  {
+    id: '0003-connections',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      await trx.schema
+        .createTable('dataflow_connections')
+        .addColumn('id', t.binaryText, (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('password_sealed', 'text')
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
+    id: '0004-catalog',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      await trx.schema
+        .createTable('dataflow_catalog')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('database_name', 'text', (c) => c.notNull())
+        .addColumn('table_name', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('field_list', 'text', (c) => c.notNull())
+        .addColumn('bucket', 'text', (c) => c.notNull())
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .addPrimaryKeyConstraint('dataflow_catalog_pk', ['account_id', 'database_name', 'table_name', 'version'])
+        .execute();
+    },
+  },
+  {
+    id: '0005-triggers',
     async up(trx, dialect) {
       const t = sqlTypes(dialect);
       await trx.schema

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 import type { Store } from '../../store/db.js';
 import { asDb, type Executor } from '../../store/schema.js';
 import { binaryOrder, containsIgnoreCase } from '../../store/sql.js';
-import type { DataflowDatabase, JobRow, TriggerRow } from './tables.js';
+import type { CatalogRow, ConnectionRow, DataflowDatabase, ExecutionRow, JobRow, TriggerRow } from './tables.js';
 
 export interface JobFilter {
   accountId: string;
@@ -13,6 +13,9 @@ export interface JobFilter {
   page: number;
   limit: number;
 }
+
+/** Execution states that hold one of the job's `maxConcurrentRuns` slots. */
+export const ACTIVE_STATES = ['READY', 'RUNNING'] as const;
 
 export interface NameFilter {
   accountId: string;
@@ -49,9 +52,127 @@ export class DataflowRepository {
     return this.db(e).selectFrom('dataflow_jobs').selectAll().where('account_id', '=', accountId).where('id', '=', jobId).executeTakeFirst();
   }
 
+  /** The job, its row locked until the transaction ends (PostgreSQL; SQLite's write transaction holds the database). */
+  async lockJob(trx: Executor, accountId: string, jobId: string): Promise<JobRow | undefined> {
+    let q = this.db(trx).selectFrom('dataflow_jobs').selectAll().where('account_id', '=', accountId).where('id', '=', jobId);
+    if (this.store.dialect === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
+  async jobNameTaken(trx: Executor, accountId: string, name: string, exceptId?: string): Promise<boolean> {
+    let q = this.db(trx).selectFrom('dataflow_jobs').select('id').where('account_id', '=', accountId).where('name', '=', name);
+    if (exceptId) q = q.where('id', '<>', exceptId);
+    return (await q.executeTakeFirst()) !== undefined;
+  }
+
   async insertJob(trx: Executor, row: JobRow): Promise<void> {
     await this.db(trx).insertInto('dataflow_jobs').values(row).execute();
   }
+
+  async updateJob(trx: Executor, accountId: string, id: string, set: Partial<Omit<JobRow, 'id' | 'account_id'>>): Promise<void> {
+    await this.db(trx).updateTable('dataflow_jobs').set(set).where('account_id', '=', accountId).where('id', '=', id).execute();
+  }
+
+  async deleteJob(trx: Executor, accountId: string, id: string): Promise<boolean> {
+    const r = await this.db(trx).deleteFrom('dataflow_jobs').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+    await this.db(trx).deleteFrom('dataflow_executions').where('account_id', '=', accountId).where('job_id', '=', id).execute();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  // ── executions ──
+
+  async insertExecution(trx: Executor, row: ExecutionRow): Promise<void> {
+    await this.db(trx).insertInto('dataflow_executions').values(row).execute();
+  }
+
+  async activeExecutions(trx: Executor, jobId: string): Promise<number> {
+    const r = await this.db(trx)
+      .selectFrom('dataflow_executions')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('job_id', '=', jobId)
+      .where('status', 'in', ACTIVE_STATES)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async listExecutions(accountId: string, jobId: string, page: number, limit: number, e?: Executor): Promise<{ rows: ExecutionRow[]; count: number }> {
+    const q = this.db(e).selectFrom('dataflow_executions').where('account_id', '=', accountId).where('job_id', '=', jobId);
+    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await q
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy(binaryOrder(this.store.dialect, 'id'), 'desc')
+      .limit(limit)
+      .offset(page * limit)
+      .execute();
+    return { rows, count: Number(count) };
+  }
+
+  async findExecution(accountId: string, jobId: string, id: string, e?: Executor): Promise<ExecutionRow | undefined> {
+    return this.db(e)
+      .selectFrom('dataflow_executions')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('job_id', '=', jobId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async getExecution(id: string, e?: Executor): Promise<ExecutionRow | undefined> {
+    return this.db(e).selectFrom('dataflow_executions').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async setExecutionTask(trx: Executor, id: string, taskId: number): Promise<void> {
+    await this.db(trx).updateTable('dataflow_executions').set({ task_id: taskId }).where('id', '=', id).execute();
+  }
+
+  /** Compare-and-set of an execution's status; true when it was `from`. */
+  async moveExecution(
+    trx: Executor,
+    id: string,
+    from: readonly string[],
+    set: Partial<Pick<ExecutionRow, 'status' | 'started_at' | 'ended_at' | 'error'>>,
+  ): Promise<boolean> {
+    const r = await this.db(trx).updateTable('dataflow_executions').set(set).where('id', '=', id).where('status', 'in', from).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+
+  // ── connections ──
+
+  async insertConnection(trx: Executor, row: ConnectionRow): Promise<void> {
+    await this.db(trx).insertInto('dataflow_connections').values(row).execute();
+  }
+
+  async findConnection(accountId: string, id: string, e?: Executor): Promise<ConnectionRow | undefined> {
+    return this.db(e).selectFrom('dataflow_connections').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  }
+
+  async listConnections(accountId: string, e?: Executor): Promise<ConnectionRow[]> {
+    return this.db(e).selectFrom('dataflow_connections').selectAll().where('account_id', '=', accountId).orderBy('created_at').execute();
+  }
+
+  // ── catalog ──
+
+  async catalogVersions(accountId: string, database: string, table: string, e?: Executor): Promise<CatalogRow[]> {
+    return this.db(e)
+      .selectFrom('dataflow_catalog')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .where('database_name', '=', database)
+      .where('table_name', '=', table)
+      .orderBy('created_at')
+      .execute();
+  }
+
+  async listCatalog(accountId: string, e?: Executor): Promise<CatalogRow[]> {
+    return this.db(e).selectFrom('dataflow_catalog').selectAll().where('account_id', '=', accountId).orderBy('database_name').orderBy('table_name').orderBy('created_at').execute();
+  }
+
+  async insertCatalogVersion(trx: Executor, row: CatalogRow): Promise<void> {
+    await this.db(trx).insertInto('dataflow_catalog').values(row).execute();
+  }
+
+  // ── triggers ──
 
   /** One page of the account's triggers, newest first (ties by id, byte order), and the total count. */
   async listTriggers(f: NameFilter, e?: Executor): Promise<{ rows: TriggerRow[]; count: number }> {

@@ -16,6 +16,60 @@ export const dataflowTables = defineTables({
     created_at: col.time(),
     updated_at: col.time(),
   },
+  /**
+   * Job executions (§1.5). `condition` is the effective jobCondition (JSON), `parameters` the
+   * parsed parameters (JSON), `plan` the job's nodes as they were when the run was accepted (a job
+   * changed later does not change a run already queued), `log` the run's summary (rows per node,
+   * timings, error) once it ended.
+   */
+  dataflow_executions: {
+    id: col.text(), // 12-character jobExecutionId
+    account_id: col.text(),
+    job_id: col.text(),
+    job_name: col.text(),
+    job_type: col.text(),
+    type: col.text(), // JOB | WORKFLOW
+    status: col.text(),
+    condition: col.json(),
+    parameters: col.json(),
+    plan: col.json(),
+    executor_num: col.int(),
+    trigger_id: col.text().orNull(),
+    trigger_name: col.text().orNull(),
+    workflow_id: col.text().orNull(),
+    error: col.text().orNull(),
+    /** The durable task that runs it (platform `tasks.id`). */
+    task_id: col.bigint().orNull(),
+    created_at: col.time(),
+    started_at: col.time().orNull(),
+    ended_at: col.time().orNull(),
+  },
+  /**
+   * Database connections that SOURCE_/TARGET_CDB_* nodes name by `connectionId` (managed with
+   * `stockade connections`; on NCP they live in Data Catalog). `url` has no password; the password
+   * is sealed under Data Flow's own key (`password_sealed`).
+   */
+  dataflow_connections: {
+    id: col.text(),
+    account_id: col.text(),
+    type: col.text(), // postgresql | mysql
+    url: col.text(),
+    password_sealed: col.text().orNull(),
+    created_at: col.time(),
+  },
+  /**
+   * The built-in Data Catalog (SOURCE_/TARGET_CATALOG): one row per schema version of a table.
+   * A table's data is Parquet under `{bucket}/catalog/{database}/{table}/`, shared by its versions.
+   */
+  dataflow_catalog: {
+    account_id: col.text(),
+    database_name: col.text(),
+    table_name: col.text(),
+    version: col.text(),
+    field_list: col.json(),
+    bucket: col.text(),
+    created_at: col.time(),
+  },
   /** Triggers (§1.6); `rule` is the `triggerRule` as answered (only the fields its type uses). */
   dataflow_triggers: {
     id: col.text(), // 12-character triggerId
@@ -30,4 +84,7 @@ export const dataflowTables = defineTables({
 
 export type DataflowDatabase = DatabaseOf<typeof dataflowTables>;
 export type JobRow = RowOf<(typeof dataflowTables)['dataflow_jobs']>;
+export type ExecutionRow = RowOf<(typeof dataflowTables)['dataflow_executions']>;
+export type ConnectionRow = RowOf<(typeof dataflowTables)['dataflow_connections']>;
+export type CatalogRow = RowOf<(typeof dataflowTables)['dataflow_catalog']>;
 export type TriggerRow = RowOf<(typeof dataflowTables)['dataflow_triggers']>;

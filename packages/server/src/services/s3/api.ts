@@ -1,16 +1,31 @@
 /**
  * Object Storage's interface for other services (Datafence reads imports from buckets and writes
- * exports into them). Services reach Object Storage only through this.
+ * exports into them; Data Flow's jobs read their sources and write their targets, scripts and
+ * logs). Services reach Object Storage only through this.
  *
- * Writing an object is two steps, so that another service can commit it with its own state:
- * `stageObject` writes the content durably under a fresh id (nothing refers to it: a crash leaves
- * an orphan that garbage collection removes), then `commitObject(trx, …)` makes it the object in
- * the caller's transaction; the function it returns deletes replaced content and runs after the
- * commit. `discard` drops staged content that will not be committed.
+ * Writing an object another service commits with its own state is two steps: `stageObject` writes
+ * the content durably under a fresh id (nothing refers to it: a crash leaves an orphan that garbage
+ * collection removes), then `commitObject(trx, …)` makes it the object in the caller's transaction;
+ * the function it returns deletes replaced content and runs after the commit. `discard` drops staged
+ * content that will not be committed. `writeObject` is the one-step form for writes that belong to
+ * no other state (a job's output files, its logs).
  */
 import type { Readable } from 'node:stream';
 import type { BlobInfo } from '../../store/blobs.js';
 import type { Executor } from '../../store/schema.js';
+
+/**
+ * A bucket that does not exist or belongs to another account (the same answer for both: another
+ * account's bucket is never reachable), or a key that does not exist.
+ */
+export class ObjectStorageError extends Error {
+  constructor(
+    readonly code: 'NoSuchBucket' | 'NoSuchKey',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface StagedObject {
   blobId: string;
@@ -47,6 +62,15 @@ export interface ObjectStorageApi {
   discard(staged: StagedObject): Promise<void>;
   /** Deletes an object in `trx` (nothing when absent); returns what to run after the commit. */
   deleteObject(trx: Executor, accountId: string, bucket: string, key: string): Promise<() => Promise<void>>;
+  /** The objects of the account's bucket whose keys start with `prefix`, in key order (ObjectStorageError). */
+  listObjects(accountId: string, bucket: string, prefix: string): Promise<Array<{ key: string; size: number }>>;
+  /**
+   * Copies an object of the account's bucket into a local file (`dest`, created or replaced):
+   * in the kernel when the content is one local blob, streamed otherwise (ObjectStorageError).
+   */
+  copyObjectToFile(accountId: string, bucket: string, key: string, dest: string): Promise<void>;
+  /** Stores an object in the account's bucket, replacing any object of that key (ObjectStorageError). */
+  writeObject(accountId: string, bucket: string, key: string, body: Readable | Buffer, contentType?: string): Promise<void>;
 }
 
 declare module '../../context.js' {

@@ -6,22 +6,25 @@
  * decoded and verified on the fly (chunked.ts) into the blob store, downloads stream from it.
  */
 import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, createWriteStream } from 'node:fs';
+import fsp from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { roleSatisfies, type Role, type S3OperationName } from '@stockade/sdk';
 import type { AppContext } from '../../context.js';
 import { defineService, type RawRequestInfo, type RawService } from '../../platform/service.js';
-import { isValidBucketName } from './names.js';
+import { ContentTooLargeError, LocalBlobStore } from '../../store/blobs.js';
+import { checkKey, isValidBucketName } from './names.js';
 import { migrations } from './migrations.js';
 import { s3Tables } from './tables.js';
-import type { ObjectStorageApi } from './api.js';
+import { ObjectStorageError, type ObjectStorageApi } from './api.js';
 import { S3Error, type DecodedBody } from './auth.js';
 import { decodeBody } from './chunked.js';
 import { verifySigV4 } from './sigv4.js';
-import { accessDenied, S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
+import { accessDenied, quotedMd5, S3HeaderError, type S3Call, type S3Handler, type S3Reply } from './common.js';
 import { ContentGone, ObjectContent, segmentsFor } from './content.js';
-import { newVersionId, S3Repository } from './repository.js';
+import { BucketGone, newVersionId, S3Repository, type ObjectRow } from './repository.js';
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from './buckets.js';
 import { listObjects, listObjectsV2 } from './list.js';
 import { copyObject, deleteObject, deleteObjects, getObject, headObject, putObject } from './objects.js';
@@ -36,7 +39,6 @@ import {
 } from './multipart.js';
 import { errorDocument } from './xml.js';
 import { DEFAULT_S3_REGION } from '../../config.js';
-import { ContentTooLargeError } from '../../store/blobs.js';
 import { clientGone } from '../../platform/http.js';
 
 /**
@@ -210,7 +212,7 @@ function headerOf(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v.join(',') : v;
 }
 
-export function createS3Service(ctx: AppContext, repo: S3Repository, content = new ObjectContent(ctx.blobs, ctx.logger)): RawService {
+export function createS3Service(ctx: AppContext, repo: S3Repository, content: ObjectContent): RawService {
   const regions = ctx.config.s3Regions.length > 0 ? ctx.config.s3Regions : [DEFAULT_S3_REGION];
   /** Requests whose body decoding started. */
   const bodyStarted = new WeakSet<IncomingMessage>();
@@ -335,7 +337,75 @@ function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectCo
     const b = await repo.getBucket(name);
     return b && b.account_id === accountId ? b : undefined;
   };
+  /** As `owned`, for the methods that answer a missing bucket with ObjectStorageError. */
+  const mine = async (accountId: string, bucket: string) => {
+    if (!(await owned(accountId, bucket))) throw new ObjectStorageError('NoSuchBucket', `bucket ${bucket} does not exist`);
+  };
   return {
+    async listObjects(accountId, bucket, prefix) {
+      await mine(accountId, bucket);
+      const out: Array<{ key: string; size: number }> = [];
+      let after: string | undefined;
+      for (;;) {
+        const rows = await repo.listObjects(bucket, after === undefined ? { from: prefix, limit: 1000 } : { after, limit: 1000 });
+        for (const r of rows) {
+          if (!r.key.startsWith(prefix)) return out;
+          out.push({ key: r.key, size: Number(r.size) });
+        }
+        if (rows.length < 1000) return out;
+        after = rows[rows.length - 1]!.key;
+      }
+    },
+    async copyObjectToFile(accountId, bucket, key, dest) {
+      await mine(accountId, bucket);
+      const obj = await repo.getObject(bucket, key);
+      if (!obj) throw new ObjectStorageError('NoSuchKey', `object ${bucket}/${key} does not exist`);
+      const blob = obj.blobs.length === 1 ? obj.blobs[0]! : null;
+      if (blob && blob.size === Number(obj.row.size) && app.blobs instanceof LocalBlobStore) {
+        const release = content.pin([blob.blobId]);
+        try {
+          await fsp.copyFile(app.blobs.pathOf(blob.blobId), dest, fsConstants.COPYFILE_FICLONE);
+          return;
+        } catch (e) {
+          // Replaced meanwhile (its blob gone): stream the current version below.
+          if ((e as { code?: string }).code !== 'ENOENT') throw e;
+        } finally {
+          release();
+        }
+      }
+      const current = await this.readObject(accountId, bucket, key);
+      if (current === 'noBucket') throw new ObjectStorageError('NoSuchBucket', `bucket ${bucket} does not exist`);
+      if (current === 'noObject') throw new ObjectStorageError('NoSuchKey', `object ${bucket}/${key} does not exist`);
+      await pipeline(current.stream, createWriteStream(dest));
+    },
+    async writeObject(accountId, bucket, key, body, contentType) {
+      await mine(accountId, bucket);
+      checkKey(key);
+      const stored = await content.store(Buffer.isBuffer(body) ? Readable.from([body]) : body, []);
+      const now = app.clock.now();
+      const row: ObjectRow = {
+        bucket,
+        key,
+        version: newVersionId(),
+        size: stored.blob.size,
+        last_modified: now,
+        etag: quotedMd5(stored.md5),
+        headers: JSON.stringify(contentType ? { 'content-type': contentType } : {}),
+        metadata: '{}',
+        checksums: '{}',
+        checksum_type: null,
+        part_count: null,
+      };
+      let replaced: string[];
+      try {
+        replaced = await repo.putObject(row, [{ blobId: stored.blob.id, size: stored.blob.size }], [stored.blob], now);
+      } catch (e) {
+        await content.discard([stored.blob.id]);
+        if (e instanceof BucketGone) throw new ObjectStorageError('NoSuchBucket', `bucket ${bucket} does not exist`);
+        throw e;
+      }
+      await content.discard(replaced);
+    },
     async listBuckets(accountId) {
       return (await repo.listBuckets(accountId)).filter((b) => b.sealed_fence_id === null).map((b) => ({ name: b.name, createdAt: b.created_at }));
     },
@@ -364,6 +434,7 @@ function objectStorageApi(app: AppContext, repo: S3Repository, content: ObjectCo
         if (!o) return 'noObject';
         const size = Number(o.row.size);
         if (o.blobs.reduce((n, b) => n + b.size, 0) !== size) continue; // replaced meanwhile
+        if (size === 0) return { size, stream: Readable.from([]) };
         const release = content.pin(o.blobs.map((b) => b.blobId));
         try {
           // Bulk reads (another service's transfer): 1 MiB at a time.
@@ -429,6 +500,8 @@ export const s3Service = defineService({
   migrations,
   create(app) {
     const repo = new S3Repository(app.store);
+    // One content store for requests and for other services: blobs pinned by a reader are
+    // not deleted under it by either.
     const content = new ObjectContent(app.blobs, app.logger);
     return { app, raw: createS3Service(app, repo, content), api: objectStorageApi(app, repo, content) };
   },

@@ -1,0 +1,94 @@
+/**
+ * A `stockade serve` process SIGKILLed while it runs a Data Flow execution: its DuckDB engine
+ * process goes with it, and the next process on the same database marks the execution FAILED
+ * (executions are not retried), so it is never left RUNNING. Real processes, SQLite or PostgreSQL.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { DataFlowClient } from '@stockade/sdk';
+import { dropSchema } from '../../src/store/db.js';
+import { testDatabaseUrl } from '../helpers/db.js';
+import { ServeProcess, cliEnv, waitFor } from '../helpers/cli.js';
+
+const cleanups: Array<() => Promise<unknown>> = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+});
+
+function engineRunning(executionId: string): boolean {
+  try {
+    return execFileSync('pgrep', ['-f', `stockade-dataflow-engine ${executionId}`], { encoding: 'utf8' }).trim() !== '';
+  } catch {
+    return false;
+  }
+}
+
+test('a server killed mid-run: the engine dies with it, and the next server marks the execution FAILED', { timeout: 120_000 }, async () => {
+  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'stockade-df-crash-'));
+  const schema = testDatabaseUrl ? `t_dfcrash_${randomBytes(4).toString('hex')}` : undefined;
+  const creds = { accessKeyId: 'STKDFCRASH' + randomBytes(4).toString('hex').toUpperCase(), secretAccessKey: randomBytes(20).toString('base64url') };
+  const env = cliEnv({
+    STOCKADE_DATABASE_SCHEMA: schema,
+    STOCKADE_TASK_LEASE_MS: '600',
+    STOCKADE_MASTER_KEY: 'df-crash-test',
+    STOCKADE_LOG_LEVEL: 'warn',
+    STOCKADE_ACCESS_KEY_ID: creds.accessKeyId,
+    STOCKADE_SECRET_ACCESS_KEY: creds.secretAccessKey,
+  });
+  const args = ['--port', '0', '--data', path.join(root, 'data'), ...(testDatabaseUrl ? ['--database', testDatabaseUrl] : [])];
+  const procs: ServeProcess[] = [];
+  cleanups.push(async () => {
+    for (const p of procs) await p.stop(2_000).catch(() => undefined);
+    if (testDatabaseUrl && schema) await dropSchema(testDatabaseUrl, schema);
+    await fsp.rm(root, { recursive: true, force: true });
+  });
+  const serve = async () => {
+    const p = new ServeProcess(args, { env });
+    procs.push(p);
+    const line = await p.waitForLine((l) => l.startsWith('Stockade listening on '), 30_000);
+    return { p, url: line.slice('Stockade listening on '.length).trim() };
+  };
+
+  const first = await serve();
+  const s3 = new S3Client({ endpoint: first.url, forcePathStyle: true, region: 'us-east-1', credentials: creds });
+  await s3.send(new CreateBucketCommand({ Bucket: 'crash-data' }));
+  await s3.send(new PutObjectCommand({ Bucket: 'crash-data', Key: 'in/a.csv', Body: 'id\n1\n2\n' }));
+  let flow = new DataFlowClient({ endpoint: first.url, ...creds });
+  const job = await flow.createJob({
+    name: 'slow_job',
+    nodes: [
+      { type: 'SOURCE_OBS', id: 1, name: 'in', parentNodeIds: [], regionNo: '1', bucketName: 'crash-data', prefix: 'in', dataType: 'CSV', fieldList: [{ name: 'id', type: 'Int' }] },
+      { type: 'TRANSFORM_SQL', id: 2, name: 'slow', parentNodeIds: [1], sourceNameList: [{ parentId: 1, newName: 'u' }], sql: 'SELECT sum(hash(i * u.id)) AS a FROM range(10000000000) t(i), u' },
+      { type: 'TARGET_OBS', id: 3, name: 'out', parentNodeIds: [2], regionNo: '1', bucketName: 'crash-data', prefix: 'out', dataType: 'CSV', fieldList: [{ name: 'a', type: 'String' }] },
+    ] as never,
+  });
+  const exec = await flow.executeJob({ jobId: job.jobId });
+  const id = exec.jobExecutionId;
+  await waitFor('the engine runs', () => Promise.resolve(engineRunning(id)), { timeoutMs: 30_000, everyMs: 50 });
+  assert.equal((await flow.getJobExecutionById({ jobId: job.jobId, executionId: id })).status, 'RUNNING');
+
+  first.p.signal('SIGKILL');
+  await first.p.exited;
+  await waitFor('the engine process ends with its server', () => Promise.resolve(!engineRunning(id)), { timeoutMs: 15_000, everyMs: 100 });
+
+  const second = await serve();
+  flow = new DataFlowClient({ endpoint: second.url, ...creds });
+  await waitFor(
+    'the execution is FAILED',
+    async () => (await flow.getJobExecutionById({ jobId: job.jobId, executionId: id })).status === 'FAILED',
+    { timeoutMs: 30_000, everyMs: 100 },
+  );
+  const j = await flow.getJobById({ jobId: job.jobId });
+  assert.deepEqual([j.status, j.lastExecutionStatus], ['RUNNABLE', 'FAILED']);
+  const logs = new S3Client({ endpoint: second.url, forcePathStyle: true, region: 'us-east-1', credentials: creds });
+  const bucket = job.runCondition.logPath!.split('/')[0];
+  const events = await logs.send(new GetObjectCommand({ Bucket: bucket, Key: `sparkHistoryLogs/${id}/events.json` })).catch(() => null);
+  // The second process wrote no log of a run it did not run; the failure is on the record.
+  assert.equal(events, null);
+});
