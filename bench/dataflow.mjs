@@ -19,6 +19,8 @@ const CLI = join(ROOT, 'packages/server/dist/stockade.mjs');
 const SDK = join(ROOT, 'packages/sdk/dist/src/index.js');
 const ROWS = Number(process.argv[2] ?? 5_000_000);
 const WORKERS = 2;
+// Rounds of each (after one warm-up), alternating; the best of each is compared (a shared machine is noisy).
+const ROUNDS = 5;
 const ACCESS_KEY = 'BENCHAK0000000000002';
 const SECRET_KEY = 'bench-secret-dataflow-00000000000000000000';
 const BUCKET = 'bench-data';
@@ -124,12 +126,12 @@ async function main() {
     }
   };
 
-  // Warm the page cache and both paths once, then alternate three times each and keep the best.
+  // Warm the page cache and both paths once, then alternate ROUNDS times each and keep the best.
   await duckdbBaseline(file, join(dir, 'warm.parquet'));
   await runStockade();
   const duck = [];
   const stockade = [];
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < ROUNDS; i++) {
     duck.push(await duckdbBaseline(file, join(dir, `baseline-${i}.parquet`)));
     stockade.push(await runStockade());
   }
