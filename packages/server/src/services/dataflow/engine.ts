@@ -39,6 +39,18 @@ function childPath(): string {
 }
 
 /**
+ * Linux: the engine starts through util-linux `setpriv --pdeathsig SIGKILL`, so the kernel kills it
+ * the moment its server dies, SIGKILL included. The child also exits when its IPC channel closes, but
+ * that needs its event loop to notice, which a loaded machine can delay by seconds while DuckDB keeps
+ * computing for nobody.
+ */
+const SETPRIV = '/usr/bin/setpriv';
+const DIE_WITH_SERVER =
+  process.platform === 'linux' && existsSync(SETPRIV)
+    ? { execPath: SETPRIV, execArgv: ['--pdeathsig', 'SIGKILL', '--', process.execPath] }
+    : { execArgv: [] };
+
+/**
  * A server's engine processes: after the first run, one idle process is kept ready (DuckDB
  * loaded), so a run does not wait for a process to start. A server that never runs a job starts
  * none. One pool per service instance (tests run several servers in one process).
@@ -49,7 +61,7 @@ export class EnginePool {
   private stopped = false;
 
   private spawn(): ChildProcess {
-    const child = fork(childPath(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], execArgv: [], serialization: 'json' });
+    const child = fork(childPath(), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], serialization: 'json', ...DIE_WITH_SERVER });
     this.live.add(child);
     child.once('exit', () => {
       this.live.delete(child);
