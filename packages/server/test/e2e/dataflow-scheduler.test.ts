@@ -46,7 +46,7 @@ type Rule = Parameters<DataFlowClient['createTrigger']>[0]['triggerRule'];
 async function scheduled(flow: DataFlowClient, rule: Rule, jobs = 1, isTemp = false) {
   const t = await flow.createTrigger({ name: uniq('trig'), type: 'SCHEDULED', triggerRule: rule });
   const js = [];
-  for (let i = 0; i < jobs; i++) js.push(await flow.createJob({ name: uniq('job'), nodes: nodes as never, maxConcurrentRuns: 100 }));
+  for (let i = 0; i < jobs; i++) js.push(await flow.createJob({ name: uniq('job'), nodes: nodes, maxConcurrentRuns: 100 }));
   const wf = await flow.createWorkflow({ name: uniq('wf'), nodes: [tnode(t), ...js.map((j) => jnode(j, t.triggerId))], isTemp });
   return { t, js, wf };
 }
@@ -131,7 +131,7 @@ describe('the scheduler, on a clock the test moves', () => {
   test('a firing queued once per trigger and due time: a second workflow on the same trigger rides the same firing', async () => {
     clock.set(kst('2026-05-01T08:00:00'));
     const a = await scheduled(flow, { type: 'RECURRING', interval: 'DAY', time: '09:00' });
-    const j = await flow.createJob({ name: uniq('job'), nodes: nodes as never, maxConcurrentRuns: 100 });
+    const j = await flow.createJob({ name: uniq('job'), nodes: nodes, maxConcurrentRuns: 100 });
     const b = await flow.createWorkflow({ name: uniq('wf'), nodes: [tnode(a.t), jnode(j, a.t.triggerId)] });
     const keys = await svcOf(srv)
       .app.store.db.selectFrom('tasks')
@@ -182,7 +182,7 @@ describe('the dashboard on a known history', () => {
   });
 
   test('counts, daily buckets (00:00:01 → next 00:00:00 KST) and 2-hour points equal the executions made', async () => {
-    const job = await flow.createJob({ name: uniq('dash'), nodes: nodes as never, maxConcurrentRuns: 100 });
+    const job = await flow.createJob({ name: uniq('dash'), nodes: nodes, maxConcurrentRuns: 100 });
     const svc = svcOf(srv);
     // [created (KST), final status]
     const history: Array<[string, 'COMPLETED' | 'FAILED' | 'CANCELED' | null]> = [
@@ -246,7 +246,7 @@ describe('the dashboard on a known history', () => {
     await bad(flow.getExecutionResult({ startDate: '2025-02-30T00:00:00', endDate: '2025-03-01T00:00:00' }), /startDate/);
     await bad(flow.getExecutionCount({ startDate: '2025-03-20T00:00:00', endDate: '2025-03-19T00:00:00' }), /after/);
     await bad(flow.getExecutionTimes({ startDate: '2020-01-01T00:00:00', endDate: '2025-01-01T00:00:00' }), /366 days/);
-    await bad(flow.getExecutionResult({ startDate: 'yesterday', endDate: '2025-03-01T00:00:00' } as never), /startDate/);
+    await bad(flow.getExecutionResult({ startDate: 'yesterday', endDate: '2025-03-01T00:00:00' }), /startDate/);
   });
 });
 
@@ -264,9 +264,9 @@ describe('chained jobs, run by the engine', () => {
     const s3 = new S3Client({ endpoint: srv.url, forcePathStyle: true, region: 'us-east-1', credentials: { accessKeyId: srv.accessKeyId, secretAccessKey: srv.secretAccessKey } });
     await s3.send(new CreateBucketCommand({ Bucket: 'wf-data' }));
     await s3.send(new PutObjectCommand({ Bucket: 'wf-data', Key: 'in/a.csv', Body: 'id\n1\n2\n' }));
-    const ok = (name: string) => flow.createJob({ name: uniq(name), nodes: nodes as never });
+    const ok = (name: string) => flow.createJob({ name: uniq(name), nodes: nodes });
     const [first, second] = [await ok('first'), await ok('second')];
-    const broken = await flow.createJob({ name: uniq('broken'), nodes: nodes.map((n) => ({ ...n, bucketName: 'no-such-bucket' })) as never });
+    const broken = await flow.createJob({ name: uniq('broken'), nodes: nodes.map((n) => ({ ...n, bucketName: 'no-such-bucket' })) });
     const never = await ok('never');
     const t = await flow.createTrigger({ name: uniq('manual'), type: 'NONE', triggerRule: { type: 'NONE' } });
     const wf = await flow.createWorkflow({

@@ -47,7 +47,7 @@ const daily = { type: 'RECURRING', interval: 'DAY', time: '10:00' } as const;
 const cond = { workerType: 'DEFAULT', numWorker: 3, timeout: 360, nrn: 'nrn:PUB:IAM::1:Role/x' } as const;
 
 async function job(client = flow, maxConcurrentRuns = 10) {
-  return client.createJob({ name: uniq('job'), nodes: nodes as never, maxConcurrentRuns });
+  return client.createJob({ name: uniq('job'), nodes: nodes, maxConcurrentRuns });
 }
 async function trigger(client = flow, manual = false) {
   return manual
