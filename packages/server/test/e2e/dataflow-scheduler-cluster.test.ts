@@ -79,7 +79,7 @@ test(`${N} triggers due at the same second on two processes, one SIGKILLed while
     { type: 'TARGET_OBS', id: 2, name: 'out', parentNodeIds: [1], regionNo: '1', bucketName: 'cl-data', prefix: 'out', dataType: 'CSV', fieldList: [{ name: 'id', type: 'Int' }] },
   ];
   // maxConcurrentRuns 100 each: room for every firing's execution.
-  const jobs = await pool(Array.from({ length: Math.ceil(N / 100) }, (_, i) => i), 4, (i) => flowA.createJob({ name: `job_${i}`, nodes: nodes as never, maxConcurrentRuns: 100 }));
+  const jobs = await pool(Array.from({ length: Math.ceil(N / 100) }, (_, i) => i), 4, (i) => flowA.createJob({ name: `job_${i}`, nodes: nodes, maxConcurrentRuns: 100 }));
 
   // Due far enough ahead for every workflow to be saved first (requests split over both processes).
   const dueAt = Math.ceil((Date.now() + 8_000 + N * (testDatabaseUrl ? 20 : 30)) / 1000) * 1000;
