@@ -80,6 +80,8 @@ export interface Config {
   cfsSettings?: Record<string, unknown>;
   /** Data Flow engine settings (memory per worker, threads, timeout unit); see services/dataflow/service.ts. */
   dataflowSettings?: Record<string, unknown>;
+  /** Data Flow: what a trigger firing that ran late does: `once` (default, one catch-up run) or `skip`. */
+  missedFirings?: 'once' | 'skip';
   /** Where object content goes: `local` (`<dataDir>/blobs`) or an external S3-compatible bucket. Volumes stay local. */
   blobBackend: BlobBackend;
   /** `s3` backend: endpoint URL (path-style addressing is used). */
@@ -134,6 +136,7 @@ export function defaultConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? parseList(env.STOCKADE_IMPORT_BLOCKED_EXTENSIONS).map((x) => x.toLowerCase())
       : [...DEFAULT_IMPORT_BLOCKED_EXTENSIONS],
     bodyLimit: 10 * 1024 * 1024,
+    missedFirings: env.STOCKADE_MISSED_FIRINGS === 'skip' ? 'skip' : 'once',
     taskLeaseMs: env.STOCKADE_TASK_LEASE_MS ? Number(env.STOCKADE_TASK_LEASE_MS) : 30_000,
     taskPollMs: 250,
     contractChecks: env.STOCKADE_CONTRACT_CHECKS === '1',

@@ -32,6 +32,8 @@ commands:
                --nfs none|ganesha (none: ganesha serves CFS file systems over NFSv4; needs root)
                --nfs-host H (127.0.0.1) --nfs-port N (2049; 0 = a free port)
                --cfs-config FILE (CFS zones, VPCs, subnets, file systems per account; see README)
+               --missed-firings once|skip (once: a Data Flow trigger firing missed while the
+                 server was down runs once, late, for all the due times missed; skip: not at all)
   keys       create --role owner|fence-admin|box-user [--account ID] [--user NAME]
                     [--box ID …]   (box-user: the key sees only these boxes)
              list [--account ID]
@@ -108,6 +110,7 @@ async function serve(args: string[]): Promise<void> {
     'nfs-host': { type: 'string' },
     'nfs-port': { type: 'string' },
     'cfs-config': { type: 'string' },
+    'missed-firings': { type: 'string' },
   });
   const config = configFrom(values);
   if (values.port !== undefined) {
@@ -127,6 +130,11 @@ async function serve(args: string[]): Promise<void> {
   if (values['allowed-hosts'] !== undefined) config.allowedHosts = parseList(values['allowed-hosts']).map((h) => h.toLowerCase());
   for (const h of config.allowedHosts) {
     if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/.test(h)) throw new UsageError(`--allowed-hosts takes host names without ports, got ${JSON.stringify(h)}`);
+  }
+  if (values['missed-firings'] !== undefined) {
+    const m = values['missed-firings'];
+    if (m !== 'once' && m !== 'skip') throw new UsageError(`--missed-firings must be once or skip, got ${m}`);
+    config.missedFirings = m;
   }
   if (values['box-limit'] !== undefined) config.boxLimit = positiveInt('box-limit', values['box-limit']);
   if (!Number.isSafeInteger(config.boxLimit) || config.boxLimit < 1) throw new UsageError(`--box-limit must be a positive integer, got ${config.boxLimit}`);

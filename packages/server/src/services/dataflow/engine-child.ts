@@ -178,7 +178,9 @@ async function run(plan: EnginePlan): Promise<void> {
 // The parent going away (killed, crashed) ends this process too. A process may be started ahead
 // of need (a warm spare, DuckDB already loaded) and wait here for its plan.
 process.title = 'stockade-dataflow-engine idle';
-process.on('disconnect', () => process.exit(0));
+// SIGKILL, not exit(): exit() runs DuckDB's destructor, which waits for a running query's worker
+// threads, so an engine mid-query outlived its killed server (seen under load in dataflow-crash).
+process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
 process.once('message', (plan: EnginePlan) => {
   process.title = `stockade-dataflow-engine ${plan.executionId}`;
   run(plan)

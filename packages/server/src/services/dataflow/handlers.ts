@@ -49,7 +49,7 @@ function jobOut(r: JobRow) {
 /** Minutes between two times, whole minutes rounded down (§1.5 `waitingTime`/`runningTime`). */
 const minutes = (from: number | null, to: number | null): number | null => (from === null || to === null ? null : Math.floor((to - from) / 60_000));
 
-function executionOut(r: ExecutionRow, now: number) {
+export function executionOut(r: ExecutionRow, now: number) {
   const cond = JSON.parse(r.condition) as RunCondition & { consoleLogPath: string };
   const { parameters: _p, ...jobCondition } = cond;
   return {
@@ -305,6 +305,9 @@ export const handlers = handlersFor<DataflowService>()(dataflowOps, {
       if ((await ctx.svc.repo.activeExecutions(trx, job.id)) > 0) {
         throw errors.badState(ctx.lang, { detail: `job ${job.id} has an execution in progress` });
       }
+      // A job a workflow uses stays until the workflow stops using it (issue 11, inferred like §1.6's trigger rule).
+      const usedBy = await ctx.svc.repo.workflowUsingJob(ctx.identity.accountId, job.id, trx);
+      if (usedBy !== undefined) throw errors.badState(ctx.lang, { detail: `job ${job.id} is used by workflow ${usedBy}` });
       await ctx.svc.repo.deleteJob(trx, ctx.identity.accountId, job.id);
       await ctx.audit(trx, 'dataflow.job.delete', `job/${job.id}`, { name: job.name });
     });
@@ -350,8 +353,8 @@ export const handlers = handlersFor<DataflowService>()(dataflowOps, {
         plan: JSON.stringify(doc.nodes),
         executor_num: cond.numWorker,
         trigger_id: triggerId,
-        // Triggers are not on this server yet: no name to give (null).
-        trigger_name: null,
+        // The named trigger's name when the account has it (null otherwise).
+        trigger_name: triggerId === null ? null : ((await ctx.svc.repo.findTrigger(accountId, triggerId, trx))?.name ?? null),
         workflow_id: workflowId,
         error: null,
         task_id: null,
@@ -464,8 +467,9 @@ export const handlers = handlersFor<DataflowService>()(dataflowOps, {
 
   async deleteTrigger(ctx, input) {
     await ctx.tx(async (trx) => {
-      // Workflows are not served yet, so no workflow can reference a trigger: `bad-state` (a trigger
-      // a workflow uses) comes with them.
+      // A trigger a workflow uses (drafts included) is `400 bad-state` (§1.6, inferred).
+      const users = await ctx.svc.repo.workflowsOfTrigger(ctx.identity.accountId, input.triggerId, false, trx);
+      if (users.length > 0) throw errors.badState(ctx.lang, { detail: `trigger ${input.triggerId} is used by workflow ${users[0]!.name}` });
       if (!(await ctx.svc.repo.deleteTrigger(trx, ctx.identity.accountId, input.triggerId))) {
         throw errors.triggerNotFound(ctx.lang, { triggerId: input.triggerId });
       }

@@ -109,4 +109,37 @@ export const migrations: readonly Migration[] = [
       await trx.schema.createIndex('dataflow_triggers_account').on('dataflow_triggers').columns(['account_id', 'created_at']).execute();
     },
   },
+  {
+    id: '0006-workflows',
+    async up(trx, dialect) {
+      const t = sqlTypes(dialect);
+      await trx.schema
+        .createTable('dataflow_workflows')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('nodes', 'text', (c) => c.notNull())
+        .addColumn('is_temp', 'integer', (c) => c.notNull())
+        .addColumn('trigger_id', 'text')
+        .addColumn('last_execution_at', t.time)
+        .addColumn('created_at', t.time, (c) => c.notNull())
+        .addColumn('updated_at', t.time, (c) => c.notNull())
+        .execute();
+      // Workflow names are unique in an account (as for jobs and triggers, inferred).
+      await trx.schema.createIndex('dataflow_workflows_name').on('dataflow_workflows').columns(['account_id', 'name']).unique().execute();
+      await trx.schema.createIndex('dataflow_workflows_account').on('dataflow_workflows').columns(['account_id', 'created_at']).execute();
+      await trx.schema.createIndex('dataflow_workflows_trigger').on('dataflow_workflows').columns(['trigger_id']).execute();
+      await trx.schema
+        .createTable('dataflow_workflow_jobs')
+        .addColumn('workflow_id', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('job_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('dataflow_workflow_jobs_pk', ['workflow_id', 'job_id'])
+        .execute();
+      await trx.schema.createIndex('dataflow_workflow_jobs_job').on('dataflow_workflow_jobs').columns(['account_id', 'job_id']).execute();
+      // The dashboard's windows and getWorkflowExecutions read executions by account and time / by workflow.
+      await trx.schema.createIndex('dataflow_executions_account_time').on('dataflow_executions').columns(['account_id', 'created_at']).execute();
+      await trx.schema.createIndex('dataflow_executions_workflow').on('dataflow_executions').columns(['workflow_id', 'created_at']).execute();
+    },
+  },
 ];

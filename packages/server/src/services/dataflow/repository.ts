@@ -1,9 +1,9 @@
 /** All of Data Flow's SQL. Methods take the database or a transaction. */
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Store } from '../../store/db.js';
 import { asDb, type Executor } from '../../store/schema.js';
 import { binaryOrder, containsIgnoreCase } from '../../store/sql.js';
-import type { CatalogRow, ConnectionRow, DataflowDatabase, ExecutionRow, JobRow, TriggerRow } from './tables.js';
+import type { CatalogRow, ConnectionRow, DataflowDatabase, ExecutionRow, JobRow, TriggerRow, WorkflowRow } from './tables.js';
 
 export interface JobFilter {
   accountId: string;
@@ -207,5 +207,162 @@ export class DataflowRepository {
   async deleteTrigger(trx: Executor, accountId: string, triggerId: string): Promise<boolean> {
     const r = await this.db(trx).deleteFrom('dataflow_triggers').where('account_id', '=', accountId).where('id', '=', triggerId).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
+  }
+
+  // ── workflows ──
+
+  /** One page of the account's workflows, newest first (ties by id, byte order), and the total count. */
+  async listWorkflows(f: { accountId: string; page: number; limit: number }, e?: Executor): Promise<{ rows: WorkflowRow[]; count: number }> {
+    const q = this.db(e).selectFrom('dataflow_workflows').where('account_id', '=', f.accountId);
+    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await q
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy(binaryOrder(this.store.dialect, 'id'))
+      .limit(f.limit)
+      .offset(f.page * f.limit)
+      .execute();
+    return { rows, count: Number(count) };
+  }
+
+  async findWorkflow(accountId: string, id: string, e?: Executor): Promise<WorkflowRow | undefined> {
+    return this.db(e).selectFrom('dataflow_workflows').selectAll().where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+  }
+
+  /** The workflow, its row locked until the transaction ends (PostgreSQL). */
+  async lockWorkflow(trx: Executor, accountId: string, id: string): Promise<WorkflowRow | undefined> {
+    let q = this.db(trx).selectFrom('dataflow_workflows').selectAll().where('account_id', '=', accountId).where('id', '=', id);
+    if (this.store.dialect === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
+  /** Inserts the workflow; false (nothing inserted) when the account has one of that name. */
+  async insertWorkflow(trx: Executor, row: WorkflowRow): Promise<boolean> {
+    const r = await this.db(trx)
+      .insertInto('dataflow_workflows')
+      .values(row)
+      .onConflict((oc) => oc.columns(['account_id', 'name']).doNothing())
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
+  async workflowNameTaken(trx: Executor, accountId: string, name: string, exceptId: string): Promise<boolean> {
+    const r = await this.db(trx).selectFrom('dataflow_workflows').select('id').where('account_id', '=', accountId).where('name', '=', name).where('id', '<>', exceptId).executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async updateWorkflow(trx: Executor, accountId: string, id: string, set: Partial<Omit<WorkflowRow, 'id' | 'account_id'>>): Promise<void> {
+    await this.db(trx).updateTable('dataflow_workflows').set(set).where('account_id', '=', accountId).where('id', '=', id).execute();
+  }
+
+  /** Deletes the workflow and its job links; false when the account has none with that id. */
+  async deleteWorkflow(trx: Executor, accountId: string, id: string): Promise<boolean> {
+    const r = await this.db(trx).deleteFrom('dataflow_workflows').where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+    await this.db(trx).deleteFrom('dataflow_workflow_jobs').where('workflow_id', '=', id).execute();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  /** Replaces the set of jobs a workflow names. */
+  async setWorkflowJobs(trx: Executor, accountId: string, workflowId: string, jobIds: readonly string[]): Promise<void> {
+    await this.db(trx).deleteFrom('dataflow_workflow_jobs').where('workflow_id', '=', workflowId).execute();
+    const unique = [...new Set(jobIds)];
+    if (unique.length > 0) {
+      await this.db(trx)
+        .insertInto('dataflow_workflow_jobs')
+        .values(unique.map((job_id) => ({ workflow_id: workflowId, account_id: accountId, job_id })))
+        .execute();
+    }
+  }
+
+  /** The account's workflows whose TRIGGER node is `triggerId` (finalized ones only with `finalOnly`). */
+  async workflowsOfTrigger(accountId: string, triggerId: string, finalOnly: boolean, e?: Executor): Promise<WorkflowRow[]> {
+    let q = this.db(e).selectFrom('dataflow_workflows').selectAll().where('account_id', '=', accountId).where('trigger_id', '=', triggerId);
+    if (finalOnly) q = q.where('is_temp', '=', 0);
+    return q.orderBy('created_at').orderBy(binaryOrder(this.store.dialect, 'id')).execute();
+  }
+
+  /** The name of a workflow of the account whose JOB nodes name `jobId`, if any. */
+  async workflowUsingJob(accountId: string, jobId: string, e?: Executor): Promise<string | undefined> {
+    const r = await this.db(e)
+      .selectFrom('dataflow_workflow_jobs as l')
+      .innerJoin('dataflow_workflows as w', 'w.id', 'l.workflow_id')
+      .select('w.name')
+      .where('l.account_id', '=', accountId)
+      .where('l.job_id', '=', jobId)
+      .executeTakeFirst();
+    return r?.name;
+  }
+
+  /** Every (account, trigger) pair that a finalized workflow starts from. */
+  async scheduledTriggers(e?: Executor): Promise<Array<{ account_id: string; trigger_id: string }>> {
+    const rows = await this.db(e)
+      .selectFrom('dataflow_workflows')
+      .select(['account_id', 'trigger_id'])
+      .distinct()
+      .where('is_temp', '=', 0)
+      .where('trigger_id', 'is not', null)
+      .execute();
+    return rows.map((r) => ({ account_id: r.account_id, trigger_id: r.trigger_id! }));
+  }
+
+  async triggersByIds(accountId: string, ids: readonly string[], e?: Executor): Promise<TriggerRow[]> {
+    if (ids.length === 0) return [];
+    return this.db(e).selectFrom('dataflow_triggers').selectAll().where('account_id', '=', accountId).where('id', 'in', [...new Set(ids)]).execute();
+  }
+
+  async jobsByIds(accountId: string, ids: readonly string[], e?: Executor): Promise<JobRow[]> {
+    if (ids.length === 0) return [];
+    return this.db(e).selectFrom('dataflow_jobs').selectAll().where('account_id', '=', accountId).where('id', 'in', [...new Set(ids)]).execute();
+  }
+
+  /** One page of the executions a workflow started, newest first. */
+  async listWorkflowExecutions(accountId: string, workflowId: string, page: number, limit: number, e?: Executor): Promise<{ rows: ExecutionRow[]; count: number }> {
+    const q = this.db(e).selectFrom('dataflow_executions').where('account_id', '=', accountId).where('workflow_id', '=', workflowId);
+    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await q
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy(binaryOrder(this.store.dialect, 'id'), 'desc')
+      .limit(limit)
+      .offset(page * limit)
+      .execute();
+    return { rows, count: Number(count) };
+  }
+
+  // ── dashboard (§1.8): counted in SQL over the account's executions, by creation time ──
+
+  /** Executions created in [from, to]: all, COMPLETED, FAILED. */
+  async executionTotals(accountId: string, from: number, to: number): Promise<{ total: number; completed: number; failed: number }> {
+    const r = await this.db()
+      .selectFrom('dataflow_executions')
+      .select([
+        sql<number>`count(*)`.as('total'),
+        sql<number>`coalesce(sum(case when status = 'COMPLETED' then 1 else 0 end), 0)`.as('completed'),
+        sql<number>`coalesce(sum(case when status = 'FAILED' then 1 else 0 end), 0)`.as('failed'),
+      ])
+      .where('account_id', '=', accountId)
+      .where('created_at', '>=', from)
+      .where('created_at', '<=', to)
+      .executeTakeFirstOrThrow();
+    return { total: Number(r.total), completed: Number(r.completed), failed: Number(r.failed) };
+  }
+
+  /**
+   * Executions created in [from, to] counted per bucket: bucket = floor((created_at' + shift) / width),
+   * where created_at' is created_at rounded down to `roundMs` (integer arithmetic in both dialects;
+   * the constants are the server's own numbers, written as literals so both divide as integers).
+   */
+  async executionBuckets(accountId: string, from: number, to: number, b: { roundMs: number; shiftMs: number; widthMs: number }): Promise<Map<number, number>> {
+    const lit = (n: number) => sql.lit(Math.trunc(n));
+    const bucket = sql<number>`((created_at / ${lit(b.roundMs)}) * ${lit(b.roundMs)} + ${lit(b.shiftMs)}) / ${lit(b.widthMs)}`;
+    const rows = await this.db()
+      .selectFrom('dataflow_executions')
+      .select([bucket.as('bucket'), sql<number>`count(*)`.as('n')])
+      .where('account_id', '=', accountId)
+      .where('created_at', '>=', from)
+      .where('created_at', '<=', to)
+      .groupBy(bucket)
+      .execute();
+    return new Map(rows.map((r) => [Number(r.bucket), Number(r.n)]));
   }
 }

@@ -13,6 +13,7 @@ import { splitPassword, withPassword } from './databases.js';
 import { executionControl } from './execution-control.js';
 import { EnginePool } from './engine.js';
 import { DataflowRepository } from './repository.js';
+import { ensureScheduled, startChildren, type MissedFirings } from './scheduler.js';
 import type { CatalogRow, ConnectionRow, ExecutionRow, JobRow } from './tables.js';
 
 /**
@@ -103,6 +104,8 @@ export class DataflowService implements ServiceHooks {
   readonly engines = new EnginePool();
   /** Where executions' working directories live. */
   readonly runsDir: string;
+  /** What a firing that ran late does (`--missed-firings`, see scheduler.ts). */
+  readonly missedFirings: MissedFirings;
 
   /** Deletes an object of the account's bucket at once (a job's replaced output, a moved script). */
   async deleteObject(accountId: string, bucket: string, key: string): Promise<void> {
@@ -114,6 +117,7 @@ export class DataflowService implements ServiceHooks {
     this.repo = new DataflowRepository(app.store);
     this.settings = loadSettings(app.config.dataflowSettings);
     this.runsDir = path.join(app.config.dataDir, 'dataflow-runs');
+    this.missedFirings = app.config.missedFirings ?? 'once';
     const passwords = app.secrets.forPurpose(CONNECTION_KEY_PURPOSE);
     this.api = {
       createConnection: async (accountId, c) => {
@@ -194,6 +198,11 @@ export class DataflowService implements ServiceHooks {
     return outcome;
   }
 
+  /** Queues the next firing of every trigger a workflow uses (scheduler.ts). */
+  async start(): Promise<void> {
+    await ensureScheduled(this);
+  }
+
   /** Ends the engine processes (a run in progress ends with them; its next claim marks it FAILED). */
   stop(): Promise<void> {
     this.engines.stop();
@@ -225,6 +234,8 @@ export class DataflowService implements ServiceHooks {
     const now = this.app.clock.now();
     const moved = await this.repo.moveExecution(trx, exec.id, ['READY', 'RUNNING'], { status, ended_at: now, error });
     if (!moved) return false;
+    // A workflow run's COMPLETED execution starts the JOB nodes chained under it (scheduler.ts).
+    await startChildren(this, trx, exec, status);
     const job = await this.repo.lockJob(trx, exec.account_id, exec.job_id);
     if (job) {
       const set: Partial<JobRow> = { last_execution_status: status, last_execution_at: now };

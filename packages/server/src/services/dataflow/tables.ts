@@ -80,6 +80,27 @@ export const dataflowTables = defineTables({
     created_at: col.time(),
     updated_at: col.time(),
   },
+  /**
+   * Workflows (§1.7); `nodes` is the node list as saved (JSON). `trigger_id` is the TRIGGER node's
+   * trigger (null in a draft without one): the scheduler finds a trigger's workflows by it.
+   */
+  dataflow_workflows: {
+    id: col.text(), // 12-character workflowId
+    account_id: col.text(),
+    name: col.text(),
+    nodes: col.json(),
+    is_temp: col.int(), // 0 | 1
+    trigger_id: col.text().orNull(),
+    last_execution_at: col.time().orNull(),
+    created_at: col.time(),
+    updated_at: col.time(),
+  },
+  /** The jobs a workflow's JOB nodes name, one row each: "is this job used by a workflow" in SQL. */
+  dataflow_workflow_jobs: {
+    workflow_id: col.text(),
+    account_id: col.text(),
+    job_id: col.text(),
+  },
 });
 
 export type DataflowDatabase = DatabaseOf<typeof dataflowTables>;
@@ -88,3 +109,4 @@ export type ExecutionRow = RowOf<(typeof dataflowTables)['dataflow_executions']>
 export type ConnectionRow = RowOf<(typeof dataflowTables)['dataflow_connections']>;
 export type CatalogRow = RowOf<(typeof dataflowTables)['dataflow_catalog']>;
 export type TriggerRow = RowOf<(typeof dataflowTables)['dataflow_triggers']>;
+export type WorkflowRow = RowOf<(typeof dataflowTables)['dataflow_workflows']>;
