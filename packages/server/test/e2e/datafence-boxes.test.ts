@@ -14,18 +14,8 @@ import { Readable } from 'node:stream';
 import { sql } from 'kysely';
 import { DatafenceClient } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import {
-  boxInfo,
-  hadoopEntry,
-  infraOf,
-  newestBox,
-  PASSWORD,
-  pick,
-  rejects,
-  runTasks,
-  serverEntry,
-  type Catalog,
-} from '../helpers/datafence.js';
+import { boxInfo, hadoopEntry, infraOf, newestBox, PASSWORD, pick, runTasks, serverEntry, type Catalog } from '../helpers/datafence.js';
+import { rejects } from '../helpers/ncp.js';
 import type { DatafenceService } from '../../src/services/datafence/service.js';
 
 const GIB = 1024 ** 3;

@@ -8,7 +8,8 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatafenceClient } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { boxInfo, PASSWORD, pick, rejects, runTasks, type Catalog } from '../helpers/datafence.js';
+import { boxInfo, PASSWORD, pick, runTasks, type Catalog } from '../helpers/datafence.js';
+import { rejects } from '../helpers/ncp.js';
 
 let srv: TestServer;
 let df: DatafenceClient;

@@ -14,7 +14,8 @@ import { spawn } from 'node:child_process';
 import { DatafenceClient, waitFor } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { CLI, REPO_ROOT, cliEnv, runCli, untilExit, type RunResult } from '../helpers/cli.js';
-import { boxInfo, control, newestBox, rejects, runTasks, type Catalog } from '../helpers/datafence.js';
+import { boxInfo, control, newestBox, runTasks, type Catalog } from '../helpers/datafence.js';
+import { rejects } from '../helpers/ncp.js';
 import { bwrapArgs, findBwrap, SANDBOX_UID, type SandboxPlan } from '../../src/services/datafence/sandbox.js';
 
 const bwrap = findBwrap();

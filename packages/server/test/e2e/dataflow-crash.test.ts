@@ -6,15 +6,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DataFlowClient } from '@stockade/sdk';
-import { dropSchema } from '../../src/store/db.js';
-import { testDatabaseUrl } from '../helpers/db.js';
-import { ServeProcess, cliEnv, waitFor } from '../helpers/cli.js';
+import { waitFor } from '../helpers/cli.js';
+import { startFarm } from '../helpers/farm.js';
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
@@ -30,30 +25,10 @@ function engineRunning(executionId: string): boolean {
 }
 
 test('a server killed mid-run: the engine dies with it, and the next server marks the execution FAILED', { timeout: 120_000 }, async () => {
-  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'stockade-df-crash-'));
-  const schema = testDatabaseUrl ? `t_dfcrash_${randomBytes(4).toString('hex')}` : undefined;
-  const creds = { accessKeyId: 'STKDFCRASH' + randomBytes(4).toString('hex').toUpperCase(), secretAccessKey: randomBytes(20).toString('base64url') };
-  const env = cliEnv({
-    STOCKADE_DATABASE_SCHEMA: schema,
-    STOCKADE_TASK_LEASE_MS: '600',
-    STOCKADE_MASTER_KEY: 'df-crash-test',
-    STOCKADE_LOG_LEVEL: 'warn',
-    STOCKADE_ACCESS_KEY_ID: creds.accessKeyId,
-    STOCKADE_SECRET_ACCESS_KEY: creds.secretAccessKey,
-  });
-  const args = ['--port', '0', '--data', path.join(root, 'data'), ...(testDatabaseUrl ? ['--database', testDatabaseUrl] : [])];
-  const procs: ServeProcess[] = [];
-  cleanups.push(async () => {
-    for (const p of procs) await p.stop(2_000).catch(() => undefined);
-    if (testDatabaseUrl && schema) await dropSchema(testDatabaseUrl, schema);
-    await fsp.rm(root, { recursive: true, force: true });
-  });
-  const serve = async () => {
-    const p = new ServeProcess(args, { env });
-    procs.push(p);
-    const line = await p.waitForLine((l) => l.startsWith('Stockade listening on '), 30_000);
-    return { p, url: line.slice('Stockade listening on '.length).trim() };
-  };
+  const farm = await startFarm('df-crash', { STOCKADE_TASK_LEASE_MS: '600' });
+  cleanups.push(() => farm.close());
+  const { creds } = farm;
+  const serve = () => farm.serve();
 
   const first = await serve();
   const s3 = new S3Client({ endpoint: first.url, forcePathStyle: true, region: 'us-east-1', credentials: creds });

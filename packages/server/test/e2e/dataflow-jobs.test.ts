@@ -8,24 +8,13 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataFlowClient, StockadeApiError, ncpSignHeaders } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { rejects } from '../helpers/ncp.js';
 
 let srv: TestServer;
 let flow: DataFlowClient;
 let other: DataFlowClient;
 let analyst: DataFlowClient;
 
-async function rejects(p: Promise<unknown>, status: number, code: string, detail?: RegExp): Promise<StockadeApiError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof StockadeApiError, `expected StockadeApiError, got ${String(e)}`);
-    assert.equal(e.status, status, JSON.stringify(e.body));
-    assert.equal(e.code, code, JSON.stringify(e.body));
-    if (detail) assert.match((e.body as { detail: string }).detail, detail);
-    return e;
-  }
-  assert.fail(`expected ${status} ${code}`);
-}
 
 before(async () => {
   srv = await startTestServer('df-jobs', { config: { transitions: 'job-execution=manual' } });

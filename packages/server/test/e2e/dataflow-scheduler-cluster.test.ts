@@ -7,14 +7,10 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import fsp from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { DataFlowClient } from '@stockade/sdk';
-import { dropSchema } from '../../src/store/db.js';
 import { testDatabaseUrl } from '../helpers/db.js';
-import { ServeProcess, cliEnv, waitFor } from '../helpers/cli.js';
+import { waitFor } from '../helpers/cli.js';
+import { startFarm } from '../helpers/farm.js';
 
 /**
  * Triggers due together (the issue names 1,000; 500 keeps this test near half a minute on a
@@ -46,32 +42,11 @@ async function pool<T, R>(items: T[], width: number, fn: (item: T, i: number) =>
 const kstLocal = (ms: number): string => new Date(ms + 9 * 3600_000).toISOString().slice(0, 19);
 
 test(`${N} triggers due at the same second on two processes, one SIGKILLed while they fire: each workflow fires exactly once`, { timeout: 240_000 }, async () => {
-  const root = await fsp.mkdtemp(path.join(os.tmpdir(), 'stockade-df-cluster-'));
-  const schema = testDatabaseUrl ? `t_dfcluster_${randomBytes(4).toString('hex')}` : undefined;
-  const creds = { accessKeyId: 'STKDFCL' + randomBytes(4).toString('hex').toUpperCase(), secretAccessKey: randomBytes(20).toString('base64url') };
-  const env = cliEnv({
-    STOCKADE_DATABASE_SCHEMA: schema,
-    STOCKADE_TASK_LEASE_MS: '1000',
-    STOCKADE_MASTER_KEY: 'df-cluster-test',
-    STOCKADE_LOG_LEVEL: 'warn',
-    // Executions stay READY: this test counts firings, not engine runs.
-    STOCKADE_TRANSITIONS: 'job-execution=manual',
-    STOCKADE_ACCESS_KEY_ID: creds.accessKeyId,
-    STOCKADE_SECRET_ACCESS_KEY: creds.secretAccessKey,
-  });
-  const args = ['--port', '0', '--data', path.join(root, 'data'), ...(testDatabaseUrl ? ['--database', testDatabaseUrl] : [])];
-  const procs: ServeProcess[] = [];
-  cleanups.push(async () => {
-    for (const p of procs) await p.stop(2_000).catch(() => undefined);
-    if (testDatabaseUrl && schema) await dropSchema(testDatabaseUrl, schema);
-    await fsp.rm(root, { recursive: true, force: true });
-  });
-  const serve = async () => {
-    const p = new ServeProcess(args, { env });
-    procs.push(p);
-    const line = await p.waitForLine((l) => l.startsWith('Stockade listening on '), 30_000);
-    return { p, url: line.slice('Stockade listening on '.length).trim() };
-  };
+  // Executions stay READY: this test counts firings, not engine runs.
+  const farm = await startFarm('df-cluster', { STOCKADE_TASK_LEASE_MS: '1000', STOCKADE_TRANSITIONS: 'job-execution=manual' });
+  cleanups.push(() => farm.close());
+  const { creds } = farm;
+  const serve = () => farm.serve();
 
   const a = await serve();
   const b = await serve();

@@ -3,6 +3,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { DataFlowClient, StockadeApiError } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { rejects } from '../helpers/ncp.js';
 
 let srv: TestServer;
 let flow: DataFlowClient;
@@ -14,15 +15,6 @@ after(async () => {
   await srv.close();
 });
 
-async function rejects(p: Promise<unknown>, status: number, code: string, detail?: RegExp): Promise<void> {
-  await assert.rejects(p, (e: unknown) => {
-    assert.ok(e instanceof StockadeApiError, String(e));
-    assert.equal(e.status, status, JSON.stringify(e.body));
-    assert.equal(e.code, code, JSON.stringify(e.body));
-    if (detail) assert.match(String((e.body as { detail?: unknown }).detail), detail);
-    return true;
-  });
-}
 
 const daily = { type: 'RECURRING', interval: 'DAY', time: '10:00' } as const;
 

@@ -1,8 +1,9 @@
 /** Datafence and Data Flow over a real socket, driven by the SDK, plus raw requests for auth failures. */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { DatafenceClient, DataFlowClient, StockadeApiError, ncpSignHeaders, PRODUCT_CODES } from '@stockade/sdk';
+import { DatafenceClient, DataFlowClient, ncpSignHeaders, PRODUCT_CODES } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
+import { rejects } from '../helpers/ncp.js';
 
 let srv: TestServer;
 before(async () => {
@@ -12,17 +13,6 @@ after(async () => {
   await srv.close();
 });
 
-async function rejects(p: Promise<unknown>, status: number, code: string): Promise<StockadeApiError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof StockadeApiError, `expected StockadeApiError, got ${String(e)}`);
-    assert.equal(e.status, status, JSON.stringify(e.body));
-    assert.equal(e.code, code, JSON.stringify(e.body));
-    return e;
-  }
-  assert.fail(`expected ${status} ${code}`);
-}
 
 /** A raw signed NCP request, for cases the SDK would never send. */
 async function rawNcp(

@@ -6,7 +6,7 @@ import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { DatafenceClient, StockadeClient } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { rejects } from '../helpers/datafence.js';
+import { rejects } from '../helpers/ncp.js';
 
 let srv: TestServer;
 let owner: StockadeClient;

@@ -6,7 +6,7 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { CfsClient, DatafenceClient, DataFlowClient, StockadeApiError } from '@stockade/sdk';
+import { CfsClient, DatafenceClient, DataFlowClient } from '@stockade/sdk';
 import { ApiError } from '../../src/platform/errors.js';
 import type { Handler } from '../../src/platform/service.js';
 import type { RequestContext } from '../../src/context.js';
@@ -14,18 +14,8 @@ import { ManualClock } from '../../src/tasks/clock.js';
 import { asDb, type CoreDatabase } from '../../src/store/schema.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { stubService } from '../helpers/stubs.js';
+import { rejects } from '../helpers/ncp.js';
 
-async function rejects(p: Promise<unknown>, status: number, code: string): Promise<StockadeApiError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof StockadeApiError, `expected StockadeApiError, got ${String(e)}`);
-    assert.equal(e.status, status, JSON.stringify(e.body));
-    assert.equal(e.code, code, JSON.stringify(e.body));
-    return e;
-  }
-  assert.fail(`expected ${status} ${code}`);
-}
 
 const clock = new ManualClock(Date.now());
 let srv: TestServer;

@@ -1,27 +1,14 @@
 /**
  * Datafence test helpers: request bodies generated from the served product catalogue, the
- * test-control calls that step lifecycles, and the error assertion every Datafence test uses.
+ * test-control calls that step lifecycles.
  */
 import assert from 'node:assert/strict';
-import { DatafenceClient, StockadeApiError } from '@stockade/sdk';
+import type { DatafenceClient } from '@stockade/sdk';
 import type { TestServer } from './server.js';
 
 export type Catalog = Awaited<ReturnType<DatafenceClient['getProductSpec']>>;
 
 export const PASSWORD = 'Passw0rd#2024';
-
-/** Asserts that `p` fails with this status and Datafence error code. */
-export async function rejects(p: Promise<unknown>, status: number, code: string): Promise<StockadeApiError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof StockadeApiError, `expected StockadeApiError, got ${String(e)}`);
-    assert.equal(e.status, status, JSON.stringify(e.body));
-    assert.equal(e.code, code, JSON.stringify(e.body));
-    return e;
-  }
-  assert.fail(`expected ${status} ${code}`);
-}
 
 /** A test control request (POST with `x-stockade-control: 1`). */
 export async function control(srv: TestServer, path: string, body?: unknown): Promise<unknown> {

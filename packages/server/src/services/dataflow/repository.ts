@@ -1,29 +1,31 @@
 /** All of Data Flow's SQL. Methods take the database or a transaction. */
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
 import type { Store } from '../../store/db.js';
 import { asDb, type Executor } from '../../store/schema.js';
 import { binaryOrder, containsIgnoreCase } from '../../store/sql.js';
 import type { CatalogRow, ConnectionRow, DataflowDatabase, ExecutionRow, JobRow, TriggerRow, WorkflowRow } from './tables.js';
 
-export interface JobFilter {
-  accountId: string;
-  /** Case-insensitive substring of the name (`%` and `_` are literal). */
-  name?: string;
-  status?: string;
+/** A page of a list operation (§3.4). */
+export interface Paging {
   page: number;
   limit: number;
 }
+
+export interface NameFilter extends Paging {
+  accountId: string;
+  /** Case-insensitive substring of the name (`%` and `_` are literal). */
+  name?: string;
+}
+
+export interface JobFilter extends NameFilter {
+  status?: string;
+}
+
+/** The tables whose lists page newest first. */
+type Listed = 'dataflow_jobs' | 'dataflow_executions' | 'dataflow_triggers' | 'dataflow_workflows';
 
 /** Execution states that hold one of the job's `maxConcurrentRuns` slots. */
 export const ACTIVE_STATES = ['READY', 'RUNNING'] as const;
-
-export interface NameFilter {
-  accountId: string;
-  /** Case-insensitive substring of the name (`%` and `_` are literal). */
-  name?: string;
-  page: number;
-  limit: number;
-}
 
 export class DataflowRepository {
   constructor(private readonly store: Store) {}
@@ -32,20 +34,29 @@ export class DataflowRepository {
     return asDb<DataflowDatabase>(e);
   }
 
+  /**
+   * One page of what `q` selects, newest first (equal creation times by id in byte order, `ids`),
+   * and the number of all of them (§3.4's `count`, inferred: the total).
+   */
+  private async newestFirst<T extends Listed>(q: SelectQueryBuilder<DataflowDatabase, T, object>, p: Paging, ids: 'asc' | 'desc' = 'asc'): Promise<{ rows: DataflowDatabase[T][]; count: number }> {
+    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
+    const rows = await q
+      .selectAll()
+      .orderBy(sql.ref('created_at'), 'desc')
+      .orderBy(binaryOrder(this.store.dialect, 'id'), ids)
+      .limit(p.limit)
+      .offset(p.page * p.limit)
+      .execute();
+    // selectAll() of one table T: its rows (Kysely cannot see that through the generic T).
+    return { rows: rows as unknown as DataflowDatabase[T][], count: Number(count) };
+  }
+
   /** One page of the account's jobs, newest first (ties by id, byte order), and the total count. */
   async listJobs(f: JobFilter, e?: Executor): Promise<{ rows: JobRow[]; count: number }> {
     let q = this.db(e).selectFrom('dataflow_jobs').where('account_id', '=', f.accountId);
     if (f.name) q = q.where(containsIgnoreCase('name', f.name));
     if (f.status) q = q.where('status', '=', f.status);
-    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy(binaryOrder(this.store.dialect, 'id'))
-      .limit(f.limit)
-      .offset(f.page * f.limit)
-      .execute();
-    return { rows, count: Number(count) };
+    return this.newestFirst(q, f);
   }
 
   async findJob(accountId: string, jobId: string, e?: Executor): Promise<JobRow | undefined> {
@@ -97,15 +108,7 @@ export class DataflowRepository {
 
   async listExecutions(accountId: string, jobId: string, page: number, limit: number, e?: Executor): Promise<{ rows: ExecutionRow[]; count: number }> {
     const q = this.db(e).selectFrom('dataflow_executions').where('account_id', '=', accountId).where('job_id', '=', jobId);
-    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy(binaryOrder(this.store.dialect, 'id'), 'desc')
-      .limit(limit)
-      .offset(page * limit)
-      .execute();
-    return { rows, count: Number(count) };
+    return this.newestFirst(q, { page, limit }, 'desc');
   }
 
   async findExecution(accountId: string, jobId: string, id: string, e?: Executor): Promise<ExecutionRow | undefined> {
@@ -178,15 +181,7 @@ export class DataflowRepository {
   async listTriggers(f: NameFilter, e?: Executor): Promise<{ rows: TriggerRow[]; count: number }> {
     let q = this.db(e).selectFrom('dataflow_triggers').where('account_id', '=', f.accountId);
     if (f.name) q = q.where(containsIgnoreCase('name', f.name));
-    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy(binaryOrder(this.store.dialect, 'id'))
-      .limit(f.limit)
-      .offset(f.page * f.limit)
-      .execute();
-    return { rows, count: Number(count) };
+    return this.newestFirst(q, f);
   }
 
   async findTrigger(accountId: string, triggerId: string, e?: Executor): Promise<TriggerRow | undefined> {
@@ -214,15 +209,7 @@ export class DataflowRepository {
   /** One page of the account's workflows, newest first (ties by id, byte order), and the total count. */
   async listWorkflows(f: { accountId: string; page: number; limit: number }, e?: Executor): Promise<{ rows: WorkflowRow[]; count: number }> {
     const q = this.db(e).selectFrom('dataflow_workflows').where('account_id', '=', f.accountId);
-    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy(binaryOrder(this.store.dialect, 'id'))
-      .limit(f.limit)
-      .offset(f.page * f.limit)
-      .execute();
-    return { rows, count: Number(count) };
+    return this.newestFirst(q, f);
   }
 
   async findWorkflow(accountId: string, id: string, e?: Executor): Promise<WorkflowRow | undefined> {
@@ -318,15 +305,7 @@ export class DataflowRepository {
   /** One page of the executions a workflow started, newest first. */
   async listWorkflowExecutions(accountId: string, workflowId: string, page: number, limit: number, e?: Executor): Promise<{ rows: ExecutionRow[]; count: number }> {
     const q = this.db(e).selectFrom('dataflow_executions').where('account_id', '=', accountId).where('workflow_id', '=', workflowId);
-    const { count } = await q.select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirstOrThrow();
-    const rows = await q
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy(binaryOrder(this.store.dialect, 'id'), 'desc')
-      .limit(limit)
-      .offset(page * limit)
-      .execute();
-    return { rows, count: Number(count) };
+    return this.newestFirst(q, { page, limit }, 'desc');
   }
 
   // ── dashboard (§1.8): counted in SQL over the account's executions, by creation time ──
