@@ -253,7 +253,9 @@ function ExecutionLog({ jobId, executionId }: { jobId: string; executionId: stri
   const log = useLoad(async () => {
     const e = await clients.dataflow.getJobExecutionById({ jobId, executionId });
     const out: Array<{ name: string; text: string | null; error: unknown }> = [];
-    const paths = [e.jobCondition.consoleLogPath ?? null, e.jobCondition.logPath ? `${e.jobCondition.logPath}${executionId}/events.json` : null];
+    // consoleLogPath is a folder (`{bucket}/consoleLogs/{executionId}/`) holding console.log.
+    const consoleLog = e.jobCondition.consoleLogPath ? e.jobCondition.consoleLogPath + (e.jobCondition.consoleLogPath.endsWith('/') ? 'console.log' : '') : null;
+    const paths = [consoleLog, e.jobCondition.logPath ? `${e.jobCondition.logPath}${executionId}/events.json` : null];
     for (const p of paths) {
       const where = p ? splitPath(p) : null;
       if (!p || !where) continue;

@@ -140,6 +140,9 @@ function ReviewDetail(props: { fenceId: number; boxId: number; fileId: number })
               {r.rejectReason ? <><dt>{t('review.rejectReason')}</dt><dd>{r.rejectReason}</dd></> : null}
             </dl>
           </Section>
+          <Section title={t('review.preview')} id="preview-title">
+            {fence.data ? <Preview key={r.screenFilePath} bucket={fence.data.exportScreenBucketName} path={r.screenFilePath} sizeMb={r.fileSize} pinned={r.sha256} /> : <ErrorNote error={fence.error} />}
+          </Section>
           <Section title={t('review.decision')} id="decision-title">
             {blocked ? <p id="decision-blocked" role="note">{blocked}</p> : null}
             <ActionButton
@@ -161,9 +164,6 @@ function ReviewDetail(props: { fenceId: number; boxId: number; fileId: number })
               <ErrorNote error={rejectError} />
               <button type="submit" class="secondary" disabled={blocked !== null || rejecting} aria-busy={rejecting}>{t('review.reject')}</button>
             </form>
-          </Section>
-          <Section title={t('review.preview')} id="preview-title">
-            {fence.data ? <Preview key={r.screenFilePath} bucket={fence.data.exportScreenBucketName} path={r.screenFilePath} sizeMb={r.fileSize} pinned={r.sha256} /> : <ErrorNote error={fence.error} />}
           </Section>
           <Section title={t('review.votes')} id="votes-title">
             {r.voteList.length === 0 ? <p>{t('review.noVotes')}</p> : (

@@ -150,6 +150,17 @@ test('an analyst imports and requests an export; a reviewer previews, checks the
   const got = await s3.send(new GetObjectCommand({ Bucket: 'c-out', Key: nasFile }));
   assert.equal(await got.Body!.transformToString(), CSV);
 
+  // A second export of the same file, canceled by the analyst before it is copied for review.
+  analyst.on('dialog', (d) => void d.accept());
+  await analyst.getByRole('button', { name: 'Export this file' }).click();
+  await exp.getByLabel('File description').fill('again');
+  await exp.getByLabel('Export purpose').fill('again');
+  await exp.getByRole('button', { name: 'Request export' }).click();
+  const pending = analyst.locator('#exports tr[data-status="INITIALIZED"]');
+  await pending.getByRole('button', { name: 'Cancel export' }).click();
+  await analyst.getByRole('status').getByText('File export cancel requested.').waitFor();
+  await pending.waitFor({ state: 'detached' });
+
   // The owner sees the request's audit trail, the reviewer's read of the review object included.
   const ownerPage = await open(srv, problems);
   await ownerPage.goto(`${srv.url}/console/reviews/${fenceId}/${boxId}/${analystsId}`);
@@ -174,7 +185,8 @@ test('an analyst imports and requests an export; a reviewer previews, checks the
   await ownerPage.getByRole('button', { name: 'Run now' }).click();
   await ownerPage.locator('#executions tr[data-status="COMPLETED"]').waitFor({ timeout: 60_000 });
   await ownerPage.getByRole('button', { name: 'Log' }).click();
-  await ownerPage.locator('#execution-log pre').first().waitFor();
+  await ownerPage.locator('#execution-log pre').nth(1).waitFor();
+  assert.equal(await ownerPage.locator('#execution-log .error').count(), 0, 'both logs are read');
   await checkPage(ownerPage, 'dataflow-job');
 
   assert.deepEqual(problems, []);
