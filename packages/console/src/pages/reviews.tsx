@@ -5,7 +5,7 @@
  * it), the pinned SHA-256 next to the browser's own, the votes and the audit trail; approve, or
  * reject with a reason.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, formatBytes, useApp, useLoad, useT } from '../ui.js';
 
 const LIVE_MS = 3000;
@@ -264,6 +264,8 @@ function Preview(props: { bucket: string; path: string; sizeMb: number; pinned: 
   const [loaded, setLoaded] = useState<Loaded | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // An image preview's blob: URL is released when the preview goes away.
+  useEffect(() => () => { if (loaded?.url) URL.revokeObjectURL(loaded.url); }, [loaded]);
   const ext = (props.path.split('.').pop() ?? '').toLowerCase();
   const tooLarge = props.sizeMb * 1024 * 1024 > PREVIEW_MAX_BYTES;
   const open = () => {
