@@ -13,15 +13,18 @@ import { StoragePage } from './pages/storage.js';
 import { CfsPage } from './pages/cfs.js';
 import { AuditPage } from './pages/audit.js';
 import { DevPage } from './pages/dev.js';
+import { TransfersPage } from './pages/transfers.js';
+import { ReviewsPage } from './pages/reviews.js';
+import { DataflowPage } from './pages/dataflow.js';
 
 const BASE = '/console/';
 
 /** The navigation; entries marked `followUp` are pages of a later change (issue 12). */
 const NAV: Array<{ path: string; key: TextKey; followUp?: boolean; devOnly?: boolean }> = [
   { path: 'fences', key: 'nav.fences' },
-  { path: 'imports', key: 'nav.imports', followUp: true },
-  { path: 'reviews', key: 'nav.reviews', followUp: true },
-  { path: 'dataflow', key: 'nav.dataflow', followUp: true },
+  { path: 'imports', key: 'nav.imports' },
+  { path: 'reviews', key: 'nav.reviews' },
+  { path: 'dataflow', key: 'nav.dataflow' },
   { path: 'storage', key: 'nav.storage' },
   { path: 'cfs', key: 'nav.cfs' },
   { path: 'audit', key: 'nav.audit' },
@@ -102,6 +105,12 @@ function Page({ route, dev }: { route: string[]; dev: boolean }) {
       return <FencesPage fenceId={rest[0] !== undefined ? Number(rest[0]) : undefined} />;
     case 'storage':
       return <StoragePage bucket={rest[0]} prefix={rest.slice(1).join('/')} />;
+    case 'imports':
+      return <TransfersPage />;
+    case 'reviews':
+      return <ReviewsPage route={rest} />;
+    case 'dataflow':
+      return <DataflowPage route={rest} />;
     case 'cfs':
       return <CfsPage />;
     case 'audit':

@@ -119,6 +119,12 @@ export class S3Client {
     await this.send('DELETE', this.url(bucket, key));
   }
 
+  /** GetObject as bytes (a review preview: a read of a sealed bucket is an audit event). */
+  async getBytes(bucket: string, key: string): Promise<Uint8Array<ArrayBuffer>> {
+    const res = await this.send('GET', this.url(bucket, key));
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
   async download(bucket: string, key: string): Promise<Blob> {
     const res = await this.send('GET', this.url(bucket, key));
     return res.blob();

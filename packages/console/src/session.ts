@@ -2,7 +2,7 @@
  * The signed-in key. The secret lives only in this tab's sessionStorage: never a cookie, never
  * sent (every call is signed here, in the browser, by the SDK's signers).
  */
-import { CfsClient, DatafenceClient, StockadeClient, type Lang } from '@stockade/sdk';
+import { CfsClient, DataFlowClient, DatafenceClient, StockadeClient, type Lang } from '@stockade/sdk';
 
 export interface Credentials {
   accessKeyId: string;
@@ -45,6 +45,7 @@ export function clientsFor(c: Credentials) {
   };
   return {
     datafence: new DatafenceClient(options),
+    dataflow: new DataFlowClient(options),
     cfs: new CfsClient(options),
     stockade: new StockadeClient(options),
   };

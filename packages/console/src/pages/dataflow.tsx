@@ -1,0 +1,285 @@
+/**
+ * Data Flow (issue 12): jobs, a job's node graph drawn as a DAG (SVG, laid out here), its
+ * executions with status and their logs (objects read through S3), and the triggers. Workflows
+ * and the dashboard's statistics are not answered by this server yet (docs/coverage.md): their
+ * pages come with those operations.
+ */
+import { useState } from 'preact/hooks';
+import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
+
+const LIVE_MS = 3000;
+const LOG_MAX_CHARS = 64 * 1024;
+
+export function DataflowPage({ route }: { route: string[] }) {
+  if (route[0] === 'jobs' && route[1]) return <JobPage jobId={route[1]} />;
+  return <Overview />;
+}
+
+function Overview() {
+  const t = useT();
+  const { clients } = useApp();
+  const jobs = useLoad(() => clients.dataflow.getJobs({ limit: 100 }), [clients], LIVE_MS * 2);
+  const triggers = useLoad(() => clients.dataflow.getTriggers({ limit: 100 }), [clients]);
+  return (
+    <>
+      <Section title={t('dataflow.jobs')} id="jobs-title" actions={<button type="button" class="outline" onClick={jobs.reload}>{t('refresh')}</button>}>
+        <ErrorNote error={jobs.error} />
+        <Loading loading={jobs.loading && !jobs.data} />
+        {jobs.data && jobs.data.list.length === 0 ? <p>{t('none')}</p> : null}
+        {jobs.data && jobs.data.list.length > 0 ? (
+          <table id="jobs">
+            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.type')}</th><th scope="col">{t('col.status')}</th><th scope="col">{t('dataflow.lastRun')}</th><th scope="col">{t('dataflow.updated')}</th></tr></thead>
+            <tbody>
+              {jobs.data.list.map((j) => (
+                <tr key={j.jobId} data-job={j.jobId}>
+                  <td><Link href={`/console/dataflow/jobs/${encodeURIComponent(j.jobId)}`}>{j.name}</Link><br /><small>{j.jobId}</small></td>
+                  <td>{j.type}</td>
+                  <td><StatusBadge code={j.status} /></td>
+                  <td>{j.lastExecutionStatus ? <StatusBadge code={j.lastExecutionStatus} /> : '—'}<br /><small>{j.lastExecutionDate ?? ''}</small></td>
+                  <td>{j.updatedDate}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </Section>
+      <Section title={t('dataflow.triggers')} id="triggers-title">
+        <ErrorNote error={triggers.error} />
+        <Loading loading={triggers.loading && !triggers.data} />
+        {triggers.data && triggers.data.list.length === 0 ? <p>{t('none')}</p> : null}
+        {triggers.data && triggers.data.list.length > 0 ? (
+          <table id="triggers">
+            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.type')}</th><th scope="col">{t('dataflow.rule')}</th><th scope="col">{t('dataflow.updated')}</th></tr></thead>
+            <tbody>
+              {triggers.data.list.map((tr) => (
+                <tr key={tr.triggerId}>
+                  <td>{tr.name}<br /><small>{tr.triggerId}</small></td>
+                  <td>{tr.type}</td>
+                  <td>{describeRule(tr.triggerRule)}</td>
+                  <td>{tr.updatedDate}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : null}
+      </Section>
+      <p><small>{t('dataflow.notYet')}</small></p>
+    </>
+  );
+}
+
+/** A trigger rule as the API returned it, in one line (the fields it has, nothing computed). */
+function describeRule(r: { type: string; interval?: string; time?: string; dayOfWeek?: string[]; dateOfMonth?: string; executionDate?: string }): string {
+  const parts = [r.type, r.interval, r.time, r.dayOfWeek?.join(','), r.dateOfMonth, r.executionDate].filter((x): x is string => typeof x === 'string' && x !== '');
+  return parts.join(' · ');
+}
+
+interface GraphNode {
+  id: number;
+  name: string;
+  type: string;
+  parentNodeIds: number[];
+}
+
+/**
+ * A layered layout: a node's layer is the length of the longest path to it from a root; nodes
+ * of one layer stack in the order the job lists them. Edges to unknown parents and cycles (the
+ * server refuses both; a node in one still gets a layer) are drawn as far as they go.
+ */
+export function layout(nodes: GraphNode[]): { pos: Map<number, { x: number; y: number }>; layers: number } {
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const layer = new Map<number, number>();
+  const visiting = new Set<number>();
+  const depth = (id: number): number => {
+    const known = layer.get(id);
+    if (known !== undefined) return known;
+    if (visiting.has(id)) return 0;
+    visiting.add(id);
+    const n = byId.get(id);
+    const d = n ? Math.max(-1, ...n.parentNodeIds.filter((p) => byId.has(p)).map(depth)) + 1 : 0;
+    visiting.delete(id);
+    layer.set(id, d);
+    return d;
+  };
+  const rows = new Map<number, number>();
+  const pos = new Map<number, { x: number; y: number }>();
+  for (const n of nodes) {
+    const d = depth(n.id);
+    const row = rows.get(d) ?? 0;
+    rows.set(d, row + 1);
+    pos.set(n.id, { x: d, y: row });
+  }
+  return { pos, layers: Math.max(0, ...rows.keys()) + 1 };
+}
+
+const NODE_W = 170;
+const NODE_H = 48;
+const GAP_X = 60;
+const GAP_Y = 24;
+
+function Dag({ nodes, label }: { nodes: GraphNode[]; label: string }) {
+  const { pos, layers } = layout(nodes);
+  const maxRow = Math.max(0, ...[...pos.values()].map((p) => p.y));
+  const width = layers * (NODE_W + GAP_X) - GAP_X + 20;
+  const height = (maxRow + 1) * (NODE_H + GAP_Y) - GAP_Y + 20;
+  const at = (id: number) => {
+    const p = pos.get(id)!;
+    return { x: 10 + p.x * (NODE_W + GAP_X), y: 10 + p.y * (NODE_H + GAP_Y) };
+  };
+  return (
+    <div class="overflow-auto" tabIndex={0} role="region" aria-label={label}>
+      <svg id="dag" class="dag" role="img" aria-label={label} width={width} height={height} viewBox={`0 0 ${width} ${height}`}>
+        <defs>
+          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
+            <path d="M 0 0 L 10 5 L 0 10 z" class="dag-arrow" />
+          </marker>
+        </defs>
+        {nodes.flatMap((n) =>
+          n.parentNodeIds.filter((p) => pos.has(p)).map((p) => {
+            const a = at(p);
+            const b = at(n.id);
+            const x1 = a.x + NODE_W;
+            const y1 = a.y + NODE_H / 2;
+            const x2 = b.x;
+            const y2 = b.y + NODE_H / 2;
+            const mid = (x1 + x2) / 2;
+            return <path key={`${p}-${n.id}`} class="dag-edge" data-edge={`${p}-${n.id}`} d={`M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`} marker-end="url(#arrow)" />;
+          }),
+        )}
+        {nodes.map((n) => {
+          const p = at(n.id);
+          return (
+            <g key={n.id} class="dag-node" data-node={n.id} transform={`translate(${p.x} ${p.y})`}>
+              <rect width={NODE_W} height={NODE_H} rx="6" />
+              <text x="8" y="19" class="dag-name">{n.name.length > 22 ? n.name.slice(0, 21) + '…' : n.name}</text>
+              <text x="8" y="38" class="dag-type">{n.type}</text>
+            </g>
+          );
+        })}
+      </svg>
+    </div>
+  );
+}
+
+/** `bucket/key…` (the form of logPath / consoleLogPath) as a bucket and a key. */
+function splitPath(p: string): { bucket: string; key: string } | null {
+  const i = p.indexOf('/');
+  if (i <= 0 || i === p.length - 1) return null;
+  return { bucket: p.slice(0, i), key: p.slice(i + 1) };
+}
+
+function JobPage({ jobId }: { jobId: string }) {
+  const t = useT();
+  const { clients } = useApp();
+  const job = useLoad(() => clients.dataflow.getJobById({ jobId }), [clients, jobId]);
+  const runs = useLoad(() => clients.dataflow.getJobExecutions({ jobId, limit: 20 }), [clients, jobId], LIVE_MS);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [logOf, setLogOf] = useState<string | null>(null);
+  const j = job.data;
+  return (
+    <>
+      <nav aria-label={t('nav.breadcrumb')}>
+        <ul><li><Link href="/console/dataflow">{t('nav.dataflow')}</Link></li><li>{j?.name ?? jobId}</li></ul>
+      </nav>
+      <ErrorNote error={job.error} />
+      <Loading loading={job.loading && !j} />
+      {j ? (
+        <>
+          <Section
+            title={t('dataflow.job', { name: j.name })}
+            id="job-title"
+            actions={
+              <ActionButton
+                label={t('dataflow.run')}
+                run={() => clients.dataflow.executeJob({ jobId })}
+                onDone={(e) => {
+                  setNotice(t('dataflow.started', { id: (e as { jobExecutionId: string }).jobExecutionId }));
+                  runs.reload();
+                }}
+              />
+            }
+          >
+            {notice ? <p class="ok" role="status">{notice}</p> : null}
+            <p>{j.description}</p>
+            <p><StatusBadge code={j.status} /> · {j.type} · {t('dataflow.maxRuns', { n: j.maxConcurrentRuns })}</p>
+            {j.nodes.length > 0 ? (
+              <>
+                <Dag nodes={j.nodes} label={t('dataflow.graph', { name: j.name, n: j.nodes.length })} />
+                <ol id="dag-nodes" class="dag-list">
+                  {j.nodes.map((n) => (
+                    <li key={n.id}>{`${n.name} (${n.type})`}{n.parentNodeIds.length ? ` ← ${n.parentNodeIds.map((p) => j.nodes.find((x) => x.id === p)?.name ?? p).join(', ')}` : ''}</li>
+                  ))}
+                </ol>
+              </>
+            ) : <p>{t('dataflow.noNodes')}</p>}
+          </Section>
+          <Section title={t('dataflow.executions')} id="executions-title">
+            <p><small>{t('live', { s: LIVE_MS / 1000 })}</small></p>
+            <ErrorNote error={runs.error} />
+            {runs.data && runs.data.list.length === 0 ? <p>{t('none')}</p> : null}
+            {runs.data && runs.data.list.length > 0 ? (
+              <table id="executions">
+                <thead><tr><th scope="col">{t('col.id')}</th><th scope="col">{t('col.status')}</th><th scope="col">{t('dataflow.startedAt')}</th><th scope="col">{t('col.ended')}</th><th scope="col">{t('col.actions')}</th></tr></thead>
+                <tbody aria-live="polite">
+                  {runs.data.list.map((e) => (
+                    <tr key={e.jobExecutionId} data-status={e.status}>
+                      <td>{e.jobExecutionId}{e.triggerName ? <><br /><small>{e.triggerName}</small></> : null}</td>
+                      <td><StatusBadge code={e.status} /></td>
+                      <td>{e.startDate ?? e.createdDate}</td>
+                      <td>{e.endDate ?? ''}</td>
+                      <td>
+                        <button type="button" class="outline" aria-expanded={logOf === e.jobExecutionId} onClick={() => setLogOf(logOf === e.jobExecutionId ? null : e.jobExecutionId)}>
+                          {t('dataflow.log')}
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            ) : null}
+            {logOf ? <ExecutionLog key={logOf} jobId={jobId} executionId={logOf} /> : null}
+          </Section>
+        </>
+      ) : null}
+    </>
+  );
+}
+
+function ExecutionLog({ jobId, executionId }: { jobId: string; executionId: string }) {
+  const t = useT();
+  const { clients, s3 } = useApp();
+  // The execution names where its logs are (docs/dataflow.md): the console log, and the per-node
+  // events under logPath.
+  const log = useLoad(async () => {
+    const e = await clients.dataflow.getJobExecutionById({ jobId, executionId });
+    const out: Array<{ name: string; text: string | null; error: unknown }> = [];
+    // consoleLogPath is a folder (`{bucket}/consoleLogs/{executionId}/`) holding console.log.
+    const consoleLog = e.jobCondition.consoleLogPath ? e.jobCondition.consoleLogPath + (e.jobCondition.consoleLogPath.endsWith('/') ? 'console.log' : '') : null;
+    const paths = [consoleLog, e.jobCondition.logPath ? `${e.jobCondition.logPath}${executionId}/events.json` : null];
+    for (const p of paths) {
+      const where = p ? splitPath(p) : null;
+      if (!p || !where) continue;
+      try {
+        const bytes = await s3.getBytes(where.bucket, where.key);
+        out.push({ name: p, text: new TextDecoder().decode(bytes).slice(0, LOG_MAX_CHARS), error: null });
+      } catch (err) {
+        out.push({ name: p, text: null, error: err });
+      }
+    }
+    return { status: e.status, logs: out };
+  }, [clients, s3, jobId, executionId]);
+  return (
+    <article id="execution-log" aria-labelledby="log-title">
+      <h3 id="log-title">{t('dataflow.logOf', { id: executionId })}</h3>
+      <ErrorNote error={log.error} />
+      <Loading loading={log.loading && !log.data} />
+      {log.data && log.data.logs.length === 0 ? <p>{t('dataflow.noLog')}</p> : null}
+      {log.data?.logs.map((l) => (
+        <div key={l.name}>
+          <p><code>{l.name}</code></p>
+          {l.text !== null ? <pre class="preview-text" tabIndex={0}>{l.text}</pre> : <ErrorNote error={l.error} />}
+        </div>
+      ))}
+    </article>
+  );
+}
