@@ -2,3 +2,4 @@
 export * from './ops/index.js';
 export * from './signing/index.js';
 export * from './client/index.js';
+export * from './schedule.js';

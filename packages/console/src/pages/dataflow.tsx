@@ -1,17 +1,19 @@
 /**
  * Data Flow (issue 12): jobs, a job's node graph drawn as a DAG (SVG, laid out here), its
- * executions with status and their logs (objects read through S3), and the triggers. Workflows
- * and the dashboard's statistics are not answered by this server yet (docs/coverage.md): their
- * pages come with those operations.
+ * executions with status and their logs (objects read through S3), the triggers with their next
+ * due time (computed in the browser, KST), and the workflows and dashboard (./workflows.tsx).
  */
 import { useState } from 'preact/hooks';
 import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
+import { DashboardPage, WorkflowList, WorkflowPage, formatKst, nextDueOf } from './workflows.js';
 
 const LIVE_MS = 3000;
 const LOG_MAX_CHARS = 64 * 1024;
 
 export function DataflowPage({ route }: { route: string[] }) {
   if (route[0] === 'jobs' && route[1]) return <JobPage jobId={route[1]} />;
+  if (route[0] === 'workflows' && route[1]) return <WorkflowPage workflowId={route[1]} />;
+  if (route[0] === 'dashboard') return <DashboardPage />;
   return <Overview />;
 }
 
@@ -20,8 +22,10 @@ function Overview() {
   const { clients } = useApp();
   const jobs = useLoad(() => clients.dataflow.getJobs({ limit: 100 }), [clients], LIVE_MS * 2);
   const triggers = useLoad(() => clients.dataflow.getTriggers({ limit: 100 }), [clients]);
+  const now = Date.now();
   return (
     <>
+      <p><Link href="/console/dataflow/dashboard">{t('dataflow.dashboard')}</Link></p>
       <Section title={t('dataflow.jobs')} id="jobs-title" actions={<button type="button" class="outline" onClick={jobs.reload}>{t('refresh')}</button>}>
         <ErrorNote error={jobs.error} />
         <Loading loading={jobs.loading && !jobs.data} />
@@ -49,13 +53,14 @@ function Overview() {
         {triggers.data && triggers.data.list.length === 0 ? <p>{t('none')}</p> : null}
         {triggers.data && triggers.data.list.length > 0 ? (
           <table id="triggers">
-            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.type')}</th><th scope="col">{t('dataflow.rule')}</th><th scope="col">{t('dataflow.updated')}</th></tr></thead>
+            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.type')}</th><th scope="col">{t('dataflow.rule')}</th><th scope="col">{t('dataflow.nextDue')}</th><th scope="col">{t('dataflow.updated')}</th></tr></thead>
             <tbody>
               {triggers.data.list.map((tr) => (
                 <tr key={tr.triggerId}>
                   <td>{tr.name}<br /><small>{tr.triggerId}</small></td>
                   <td>{tr.type}</td>
                   <td>{describeRule(tr.triggerRule)}</td>
+                  <td data-next-due>{(() => { const due = tr.type === 'SCHEDULED' ? nextDueOf(tr.triggerRule, now) : null; return due === null ? '—' : formatKst(due); })()}</td>
                   <td>{tr.updatedDate}</td>
                 </tr>
               ))}
@@ -63,7 +68,7 @@ function Overview() {
           </table>
         ) : null}
       </Section>
-      <p><small>{t('dataflow.notYet')}</small></p>
+      <WorkflowList />
     </>
   );
 }
@@ -74,11 +79,13 @@ function describeRule(r: { type: string; interval?: string; time?: string; dayOf
   return parts.join(' · ');
 }
 
+/** A job's nodes (numeric ids) or a workflow's (string ids: the trigger's or job's id). */
+type NodeId = number | string;
 interface GraphNode {
-  id: number;
+  id: NodeId;
   name: string;
   type: string;
-  parentNodeIds: number[];
+  parentNodeIds: NodeId[];
 }
 
 /**
@@ -86,11 +93,11 @@ interface GraphNode {
  * of one layer stack in the order the job lists them. Edges to unknown parents and cycles (the
  * server refuses both; a node in one still gets a layer) are drawn as far as they go.
  */
-export function layout(nodes: GraphNode[]): { pos: Map<number, { x: number; y: number }>; layers: number } {
+export function layout(nodes: GraphNode[]): { pos: Map<NodeId, { x: number; y: number }>; layers: number } {
   const byId = new Map(nodes.map((n) => [n.id, n]));
-  const layer = new Map<number, number>();
-  const visiting = new Set<number>();
-  const depth = (id: number): number => {
+  const layer = new Map<NodeId, number>();
+  const visiting = new Set<NodeId>();
+  const depth = (id: NodeId): number => {
     const known = layer.get(id);
     if (known !== undefined) return known;
     if (visiting.has(id)) return 0;
@@ -102,7 +109,7 @@ export function layout(nodes: GraphNode[]): { pos: Map<number, { x: number; y: n
     return d;
   };
   const rows = new Map<number, number>();
-  const pos = new Map<number, { x: number; y: number }>();
+  const pos = new Map<NodeId, { x: number; y: number }>();
   for (const n of nodes) {
     const d = depth(n.id);
     const row = rows.get(d) ?? 0;
@@ -117,12 +124,12 @@ const NODE_H = 48;
 const GAP_X = 60;
 const GAP_Y = 24;
 
-function Dag({ nodes, label }: { nodes: GraphNode[]; label: string }) {
+export function Dag({ nodes, label }: { nodes: GraphNode[]; label: string }) {
   const { pos, layers } = layout(nodes);
   const maxRow = Math.max(0, ...[...pos.values()].map((p) => p.y));
   const width = layers * (NODE_W + GAP_X) - GAP_X + 20;
   const height = (maxRow + 1) * (NODE_H + GAP_Y) - GAP_Y + 20;
-  const at = (id: number) => {
+  const at = (id: NodeId) => {
     const p = pos.get(id)!;
     return { x: 10 + p.x * (NODE_W + GAP_X), y: 10 + p.y * (NODE_H + GAP_Y) };
   };

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dueBetween, isProblem, nextDue, parseKstDateTime, parseRule, type Schedule, type TriggerRule } from '../../src/services/dataflow/schedule.js';
+import { dueBetween, isProblem, nextDue, parseKstDateTime, parseRule, type Schedule, type ScheduleRule as TriggerRule } from '@stockade/sdk';
 
 /** A KST wall-clock time as epoch ms. */
 const kst = (text: string) => {

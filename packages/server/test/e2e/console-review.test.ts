@@ -5,7 +5,8 @@
  * bucket with the browser's own SigV4 signature: an audit event), sees the pinned SHA-256 equal
  * to the browser's own, and approves; the object arrives in the target bucket (AWS SDK). The
  * reviewer's own request shows the decision disabled. The Data Flow page draws a job's DAG and
- * shows an execution's log. Every page is checked with axe-core; no CSP violation happens.
+ * shows an execution's log; a workflow runs from its page, a trigger shows its next due time, and
+ * the dashboard charts the last 7 days. Every page is checked with axe-core; no CSP violation happens.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -188,6 +189,45 @@ test('an analyst imports and requests an export; a reviewer previews, checks the
   await ownerPage.locator('#execution-log pre').nth(1).waitFor();
   assert.equal(await ownerPage.locator('#execution-log .error').count(), 0, 'both logs are read');
   await checkPage(ownerPage, 'dataflow-job');
+
+  // Workflows: a manual one runs from its page; a scheduled one's refusal is shown in place; the
+  // scheduled trigger's next due time is computed in the browser on the KST clock.
+  const dagJob = (await flow.getJobs({})).list.find((j) => j.name === 'console_dag')!;
+  const manual = await flow.createTrigger({ name: 'console_manual', type: 'NONE', triggerRule: { type: 'NONE' } });
+  const daily = await flow.createTrigger({ name: 'console_daily', type: 'SCHEDULED', triggerRule: { type: 'RECURRING', interval: 'DAY', time: '09:30' } });
+  const cond = { workerType: 'DEFAULT', numWorker: 2, timeout: 360, nrn: 'nrn:PUB:IAM::1:Role/x' };
+  const wfNodes = (t: { triggerId: string; name: string }) => [
+    { id: t.triggerId, name: t.name, type: 'TRIGGER' as const, parentNodeIds: [] },
+    { id: dagJob.jobId, name: dagJob.name, type: 'JOB' as const, parentNodeIds: [t.triggerId], jobCondition: cond },
+  ];
+  await flow.createWorkflow({ name: 'console_wf_daily', nodes: wfNodes(daily) as never });
+  const wf = await flow.createWorkflow({ name: 'console_wf', nodes: wfNodes(manual) as never });
+  await ownerPage.getByRole('link', { name: 'Data Flow' }).first().click();
+  await ownerPage.locator(`#workflows tr[data-workflow="${wf.workflowId}"]`).waitFor();
+  const due = await ownerPage.locator('#triggers tr', { hasText: 'console_daily' }).locator('td[data-next-due]').textContent();
+  const expected = new Date(Date.now() + 9 * 3600_000);
+  if (expected.getUTCHours() * 60 + expected.getUTCMinutes() >= 9 * 60 + 30) expected.setUTCDate(expected.getUTCDate() + 1);
+  assert.equal(due, `${expected.toISOString().slice(0, 10)} 09:30 KST`);
+  assert.equal(await ownerPage.locator('#triggers tr', { hasText: 'console_manual' }).locator('td[data-next-due]').textContent(), '—');
+  await ownerPage.getByRole('link', { name: 'console_wf_daily' }).click();
+  await ownerPage.getByRole('button', { name: 'Run now' }).click();
+  await ownerPage.locator('.action .error').waitFor();
+  await ownerPage.getByRole('link', { name: 'Data Flow' }).first().click();
+  await ownerPage.getByRole('link', { name: 'console_wf', exact: true }).click();
+  await ownerPage.locator('#dag g.dag-node').nth(1).waitFor();
+  assert.equal(await ownerPage.locator('#dag .dag-edge').count(), 1);
+  await ownerPage.getByRole('button', { name: 'Run now' }).click();
+  await ownerPage.getByRole('status').getByText('The workflow was accepted').waitFor();
+  await ownerPage.locator('#workflow-executions tbody tr').first().waitFor();
+  await checkPage(ownerPage, 'dataflow-workflow');
+
+  // The dashboard: the last 7 KST days as charts and tables.
+  await ownerPage.goto(`${srv.url}/console/dataflow/dashboard`);
+  await ownerPage.locator('#chart-times').waitFor();
+  assert.ok(Number(await ownerPage.locator('#stats-result td').first().textContent()) >= 1, 'the job run is counted');
+  assert.equal(await ownerPage.locator('#stats-daily tbody tr').count(), 7);
+  assert.equal(await ownerPage.locator('#chart-daily rect.chart-bar').count(), 7);
+  await checkPage(ownerPage, 'dataflow-dashboard');
 
   assert.deepEqual(problems, []);
 });

@@ -7,7 +7,7 @@ import { kstIsoMillis } from '../time.js';
 import { consoleLogPathOf, splitPath } from './engine.js';
 import { errors } from './errors.js';
 import { GraphError, validateGraph, type NodeDoc } from './graph.js';
-import { isProblem, parseRule, type TriggerRule } from './schedule.js';
+import { isProblem, parseRule, type ScheduleRule as TriggerRule } from '@stockade/sdk';
 import { EXECUTE_KIND } from './tasks.js';
 import { EXECUTION_LIFECYCLE, newId, runnableStatus, type DataflowService, type JobDoc, type RunCondition } from './service.js';
 import type { ExecutionRow, JobRow, TriggerRow } from './tables.js';

@@ -47,7 +47,7 @@ import { SYSTEM_ACTOR } from '../../store/audit.js';
 import type { Executor } from '../../store/schema.js';
 import { kstIso } from '../time.js';
 import { consoleLogPathOf } from './engine.js';
-import { isProblem, nextDue, parseRule } from './schedule.js';
+import { isProblem, nextDue, parseRule } from '@stockade/sdk';
 import { EXECUTE_KIND } from './tasks.js';
 import { EXECUTION_LIFECYCLE, newId, type DataflowService, type JobDoc, type RunCondition } from './service.js';
 import type { ExecutionRow, JobRow, TriggerRow, WorkflowRow } from './tables.js';

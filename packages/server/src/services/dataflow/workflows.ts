@@ -29,7 +29,7 @@ import type { Executor } from '../../store/schema.js';
 import { kstIso, kstIsoMillis } from '../time.js';
 import { errors } from './errors.js';
 import { executionOut } from './handlers.js';
-import { parseKstDateTime } from './schedule.js';
+import { parseKstDateTime } from '@stockade/sdk';
 import { NOT_EXECUTABLE, scheduleNext, startWorkflow, type WorkflowNodeDoc } from './scheduler.js';
 import { newId, type DataflowService } from './service.js';
 import type { JobRow, TriggerRow, WorkflowRow } from './tables.js';

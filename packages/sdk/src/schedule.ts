@@ -14,7 +14,9 @@
  * | ONE_TIME `executionDate`               | once, at that KST date-time                           |
  * | NONE                                   | never by itself (executeWorkflow starts it)           |
  *
- * Everything here is pure: times are epoch milliseconds, and the caller brings the clock.
+ * Everything here is pure (no Node imports): times are epoch milliseconds, and the caller brings
+ * the clock. It lives in the SDK so the server (scheduler) and the web console (next due time)
+ * share one implementation.
  */
 
 const KST_OFFSET_MS = 9 * 3600_000;
@@ -25,7 +27,7 @@ export const WEEKDAYS = ['SUNDAY', 'MONDAY', 'TUESDAY', 'WEDNESDAY', 'THURSDAY',
 export type Weekday = (typeof WEEKDAYS)[number];
 
 /** A trigger rule as the wire carries it (`triggerRule`). */
-export interface TriggerRule {
+export interface ScheduleRule {
   type: string;
   interval?: string;
   time?: string;
@@ -66,7 +68,7 @@ export function parseKstDateTime(text: string): number | null {
 }
 
 /** Checks a `triggerRule` and reduces it to a schedule, or names what is wrong. */
-export function parseRule(rule: TriggerRule): Schedule | RuleProblem {
+export function parseRule(rule: ScheduleRule): Schedule | RuleProblem {
   const minuteOfDay = (): number | RuleProblem => {
     const m = HH_MM.exec(rule.time ?? '');
     return m ? Number(m[1]) * 60 + Number(m[2]) : { field: 'triggerRule.time', reason: 'must be "HH:mm" (00:00–23:59)' };
