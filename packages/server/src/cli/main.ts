@@ -173,23 +173,8 @@ async function serve(args: string[]): Promise<void> {
 
   const { startApp } = await import('../app.js');
   const app = await startApp(config);
-  const c = app.boot.credentials;
-  const lines = [
-    `Stockade listening on ${app.url}`,
-    `  profile:      ${config.profile}${config.strict ? ' (strict)' : ''}`,
-    `  console:      ${app.url}/console/  (sign in with the access key below)`,
-    `  data:         ${config.dataDir}`,
-    ...(config.blobBackend === 's3'
-      ? [`  content:      s3 ${config.blobS3Endpoint} bucket ${config.blobS3Bucket}${config.blobS3Prefix ? ` prefix ${config.blobS3Prefix}` : ''}`]
-      : []),
-    `  database:     ${config.databaseUrl ? config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') : 'sqlite ' + config.dataDir + '/stockade.db'}`,
-    ...app.platform.services.flatMap((s) => s.instance.banner?.() ?? []),
-    c
-      ? `  account:      ${c.accountId}\n  access key:   ${c.accessKeyId}\n  secret key:   ${c.secretAccessKey}\n  credentials:  ${app.boot.credentialsFile}`
-      : `  credentials:  (see ${app.boot.credentialsFile} or use \`stockade keys create\`)`,
-  ];
-  process.stdout.write(lines.join('\n') + '\n');
-
+  // Handlers before the banner: whoever reads the banner may signal at once, and a SIGTERM that
+  // finds no handler kills the process without closing it.
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -208,6 +193,22 @@ async function serve(args: string[]): Promise<void> {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  const c = app.boot.credentials;
+  const lines = [
+    `Stockade listening on ${app.url}`,
+    `  profile:      ${config.profile}${config.strict ? ' (strict)' : ''}`,
+    `  console:      ${app.url}/console/  (sign in with the access key below)`,
+    `  data:         ${config.dataDir}`,
+    ...(config.blobBackend === 's3'
+      ? [`  content:      s3 ${config.blobS3Endpoint} bucket ${config.blobS3Bucket}${config.blobS3Prefix ? ` prefix ${config.blobS3Prefix}` : ''}`]
+      : []),
+    `  database:     ${config.databaseUrl ? config.databaseUrl.replace(/\/\/[^@/]*@/, '//***@') : 'sqlite ' + config.dataDir + '/stockade.db'}`,
+    ...app.platform.services.flatMap((s) => s.instance.banner?.() ?? []),
+    c
+      ? `  account:      ${c.accountId}\n  access key:   ${c.accessKeyId}\n  secret key:   ${c.secretAccessKey}\n  credentials:  ${app.boot.credentialsFile}`
+      : `  credentials:  (see ${app.boot.credentialsFile} or use \`stockade keys create\`)`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
 }
 
 /** `--nfs`, `--nfs-host`, `--nfs-port`, `--cfs-config` over their STOCKADE_* variables. */

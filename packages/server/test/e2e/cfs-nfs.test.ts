@@ -303,7 +303,7 @@ describe('stockade serve --nfs ganesha', () => {
         resolve();
       }).once('error', reject));
       const exit = await serve.stop();
-      assert.equal(exit.code, 0, serve.output());
+      assert.deepEqual(exit, { code: 0, signal: null }, serve.output());
       assert.equal(fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '), false, 'ganesha is gone');
     } finally {
       await serve.stop();
