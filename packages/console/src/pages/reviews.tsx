@@ -176,10 +176,13 @@ function ReviewDetail(props: { fenceId: number; boxId: number; fileId: number })
             )}
           </Section>
           <Section title={t('review.trail')} id="trail-title">
-            {identity.role === 'owner' && fence.data ? (
+            {/* list-audit-events gives owner and fence-admin keys the fence's events: the whole trail. */}
+            {identity.role === 'box-user' ? (
+              <p>{t('review.trailReviewers')}</p>
+            ) : fence.data ? (
               <Trail fenceId={r.fenceId} boxId={r.boxId} fileId={r.fileId} bucket={fence.data.exportScreenBucketName} path={r.screenFilePath} />
             ) : (
-              <p>{t('review.trailOwners')}</p>
+              <Loading loading={fence.loading} />
             )}
           </Section>
         </>

@@ -52,7 +52,7 @@ export const stockadeOps = {
     name: 'list-audit-events',
     method: 'GET',
     path: '/api/v1/stockade/audit-events',
-    summary: "The caller's account's audit events, newest first, a page at a time",
+    summary: "The caller's account's audit events, newest first, a page at a time (fence-admin keys: its fences' events only)",
     query: Type.Object({
       /** Only events with a smaller seq (the previous page's last). */
       before: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_ID })),
@@ -64,7 +64,10 @@ export const stockadeOps = {
     }),
     response: Type.Object({ events: Type.Array(AuditEventSchema) }),
     auth: 'ncp-v2',
-    role: 'owner',
+    // Owner keys: every event of the account. Fence-admin keys (the Datafence reviewers): only the
+    // events that belong to a fence (a non-null fenceId), since reviewers need the trail of what
+    // they decide; account-wide events (the account's creation, CFS, Data Flow) stay with owners.
+    role: 'fence-admin',
     errors: [STOCKADE_ERRORS.invalidParameter],
   }),
   verifyAuditChain: op({

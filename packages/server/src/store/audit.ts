@@ -172,6 +172,8 @@ export interface AuditFilter {
   /** Resource prefix, by whole segments: `fence/3` matches `fence/3` and `fence/3/box/1`, not `fence/30`. */
   resource?: string;
   fenceId?: number;
+  /** Only events that belong to some fence (`fence_id IS NOT NULL`): what a fence-admin key may read. */
+  fenceScoped?: boolean;
   /** Exact action, or a prefix ending in `.` (`export.` matches every export action). */
   action?: string;
   /** `at >= since` (ms since the epoch). */
@@ -365,6 +367,7 @@ export async function listAuditEvents(db: Kysely<Database>, filter: AuditFilter 
   let q = db.selectFrom('audit_events').selectAll();
   if (filter.accountId !== undefined) q = q.where('account_id', '=', filter.accountId);
   if (filter.fenceId !== undefined) q = q.where('fence_id', '=', filter.fenceId);
+  if (filter.fenceScoped) q = q.where('fence_id', 'is not', null);
   if (filter.resource !== undefined && filter.resource !== '') {
     const p = filter.resource;
     const withSlash = p.endsWith('/') ? p : p + '/';

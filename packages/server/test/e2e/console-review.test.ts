@@ -3,10 +3,12 @@
  * key bound to one box) imports an object onto the box NAS and requests its export; a reviewer
  * (a fence-admin key) opens the review queue, previews the file (read from the sealed review
  * bucket with the browser's own SigV4 signature: an audit event), sees the pinned SHA-256 equal
- * to the browser's own, and approves; the object arrives in the target bucket (AWS SDK). The
- * reviewer's own request shows the decision disabled. The Data Flow page draws a job's DAG and
- * shows an execution's log; a workflow runs from its page, a trigger shows its next due time, and
- * the dashboard charts the last 7 days. Every page is checked with axe-core; no CSP violation happens.
+ * to the browser's own, approves and sees the request's audit trail; the object arrives in the
+ * target bucket (AWS SDK). The reviewer's own request shows the decision disabled; their audit page
+ * lists the fence's events without the chain verification. The Data Flow page draws a job's DAG
+ * and shows an execution's log; a workflow runs from its page, a trigger shows its next due time,
+ * and the dashboard charts the last 7 days. Every page is checked with axe-core; no CSP violation
+ * happens.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -135,6 +137,8 @@ test('an analyst imports and requests an export; a reviewer previews, checks the
   await reviewer.getByRole('status').getByText('File export approved.').waitFor();
   await reviewer.locator('#votes').getByText('APPROVE').waitFor();
   assert.equal(await reviewer.getByRole('button', { name: 'Approve' }).isDisabled(), true);
+  // The reviewer's detail shows the request's audit trail: the request, their approval, their read of the review object.
+  for (const action of ['export.request', 'export.approve', 's3.GetObject']) await reviewer.locator(`#trail tr[data-action="${action}"]`).first().waitFor();
 
   // Their own request: the decision is disabled, with the reason.
   await reviewer.getByRole('link', { name: 'Review queue' }).first().click();
@@ -142,6 +146,13 @@ test('an analyst imports and requests an export; a reviewer previews, checks the
   await reviewer.locator('#decision-blocked').getByText('This is your own request').waitFor();
   assert.equal(await reviewer.getByRole('button', { name: 'Approve' }).isDisabled(), true);
   assert.equal(await reviewer.getByRole('button', { name: 'Reject', exact: true }).isDisabled(), true);
+
+  // Their audit log page: the fence's events, without the chain verification (an owner operation).
+  await reviewer.getByRole('link', { name: 'Audit log' }).click();
+  await reviewer.locator('#audit tr[data-action="export.approve"]').first().waitFor();
+  await reviewer.locator('#audit-scope').getByText('Chain verification needs an owner key.').waitFor();
+  assert.equal(await reviewer.locator('#audit-chain').count(), 0);
+  await checkPage(reviewer, 'audit-fence-admin');
 
   // Released: the analyst sees EXPORTED, and the bytes are in the target bucket.
   await runTasks(srv);

@@ -14,7 +14,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client, CopyObjectCommand, DeleteObjectCommand } from '@aws-sdk/client-s3';
-import { DatafenceClient } from '@stockade/sdk';
+import { DatafenceClient, StockadeClient } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { boxInfo, newestBox, runTasks, type Catalog } from '../helpers/datafence.js';
 import { rejects } from '../helpers/ncp.js';
@@ -353,6 +353,12 @@ describe('export and review', () => {
     const reads = events.filter((e) => e.action === 's3.GetObject' || e.action === 's3.HeadObject');
     assert.ok(reads.length >= 2, 'reads of the review object are audited');
     assert.ok(events.some((e) => e.action === 'import.transition'));
+    // The reviewer reads the same trail through the API (list-audit-events: a fence-admin key sees its fences' events), their own reads included.
+    const asReviewer = new StockadeClient({ endpoint: srv.url, ...adminKeys });
+    const seen = (await asReviewer.listAuditEvents({ resource: `fence/${fenceId}/box/${boxId}/export/${req.fileId}`, limit: 200 })).events;
+    assert.deepEqual(seen.map((e) => e.action).sort(), trail);
+    const ownReads = (await asReviewer.listAuditEvents({ action: 's3.', limit: 200 })).events.filter((e) => e.accessKeyId === adminKeys.accessKeyId);
+    assert.deepEqual(ownReads.map((e) => [e.action, e.fenceId]).sort(), [['s3.GetObject', fenceId], ['s3.HeadObject', fenceId]]);
     // As an operator reads it: `stockade audit list --fence ID`, and `stockade audit verify`.
     const c = srv.app.ctx.config;
     const operator = (args: string[]) =>

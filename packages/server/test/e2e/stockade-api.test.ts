@@ -86,10 +86,36 @@ describe('list-audit-events', () => {
     assert.ok(events.every((e) => !e.resource.startsWith(`fence/${fenceId}`) && e.accessKeyId !== srv.accessKeyId), JSON.stringify(events));
   });
 
-  test('a fence-admin or box-user key is refused (401/210)', async () => {
-    for (const role of ['fence-admin', 'box-user'] as const) {
-      await rejects(client(await srv.newKey(role)).listAuditEvents(), 401, '210');
-    }
+  test("a fence-admin key (a reviewer) sees its account's fence events and none of the account-wide ones", async () => {
+    const all = (await owner.listAuditEvents({ limit: 200 })).events;
+    const accountWide = all.filter((e) => e.fenceId === null);
+    // The account's creation is recorded without a fence.
+    assert.ok(accountWide.some((e) => e.action === 'account.create'), JSON.stringify(all));
+    const admin = client(await srv.newKey('fence-admin'));
+    const { events } = await admin.listAuditEvents({ limit: 200 });
+    assert.ok(events.some((e) => e.fenceId === fenceId && e.resource.startsWith(`fence/${fenceId}`) && e.accessKeyId === srv.accessKeyId), JSON.stringify(events));
+    assert.deepEqual(events.filter((e) => e.fenceId === null), []);
+    assert.deepEqual(events.map((e) => e.seq), all.filter((e) => e.fenceId !== null).map((e) => e.seq), "exactly the owner's events with a fence");
+    // Paging and filters work on what the key may see.
+    const first = (await admin.listAuditEvents({ limit: 1 })).events;
+    assert.deepEqual(first.map((e) => e.seq), [events[0]!.seq]);
+    assert.deepEqual((await admin.listAuditEvents({ action: 'account.create' })).events, []);
+  });
+
+  test("a fence-admin key of another account sees nothing of this account's", async () => {
+    const other = await srv.newAccount('stockade-audit-other-admin');
+    // A change in the other account's own fence, which its fence-admin does see.
+    const df = new DatafenceClient({ endpoint: srv.url, ...other });
+    const otherFence = (await df.getDatafence())[0]!.fenceId;
+    const nas = (await df.getDatafenceInfraList({ fenceId: otherFence })).content.find((i) => i.infraType === 'FENCE_NAS')!;
+    await df.changeFenceNasVolume({ fenceId: otherFence, instanceNo: nas.instanceNo, volumeSize: 600 });
+    const { events } = await client(await srv.newKey('fence-admin', other.accountId)).listAuditEvents({ limit: 200 });
+    assert.ok(events.some((e) => e.fenceId === otherFence && e.accessKeyId === other.accessKeyId), JSON.stringify(events));
+    assert.ok(events.every((e) => e.fenceId === otherFence && e.accessKeyId !== srv.accessKeyId), JSON.stringify(events));
+  });
+
+  test('a box-user key is refused (401/210)', async () => {
+    await rejects(client(await srv.newKey('box-user')).listAuditEvents(), 401, '210');
   });
 
   test('an out-of-range limit or before is invalidParameter (400/10001)', async () => {

@@ -428,7 +428,7 @@ describe(`audit log (${backend})`, () => {
     assert.equal(report.head?.seq, report.count);
   });
 
-  test('list filters by account, resource prefix, fence, action and time, and pages by seq', async () => {
+  test('list filters by account, resource prefix, fence (one, or any), action and time, and pages by seq', async () => {
     await store.tx((trx) => resetAuditLog(trx));
     clock.set(T0);
     const evs: Array<Partial<AuditEventInput>> = [
@@ -460,6 +460,10 @@ describe(`audit log (${backend})`, () => {
     assert.deepEqual(await seqs({ fenceId: 4 }), [4, 5, 6]);
     assert.deepEqual(await seqs({ fenceId: 3 }), [1, 2]);
     assert.deepEqual(await seqs({ fenceId: 4, action: 'export.' }), [4, 5]);
+    // Any fence (what a fence-admin key reads): events 7 and 8 belong to none.
+    assert.deepEqual(await seqs({ fenceScoped: true }), [1, 2, 3, 4, 5, 6]);
+    assert.deepEqual(await seqs({ accountId: 'A', fenceScoped: true, order: 'desc', limit: 2 }), [3, 2]);
+    assert.deepEqual(await seqs({ fenceScoped: false }), [1, 2, 3, 4, 5, 6, 7, 8]);
     assert.deepEqual(await seqs({ action: 'export.approve' }), [5]);
     assert.deepEqual(await seqs({ action: 'export' }), []);
     assert.deepEqual(await seqs({ since: T0 + 2000, until: T0 + 5000 }), [3, 4, 5]);

@@ -10,9 +10,15 @@ export const handlers = handlersFor<StockadeService>()(stockadeOps, {
   },
 
   async listAuditEvents(ctx, input) {
-    // Always the caller's account: the filter cannot name another one.
+    // Always the caller's account: the filter cannot name another one. Owner keys read all of it.
+    // Fence-admin keys (the Datafence reviewers) read the events that belong to a fence — boxes,
+    // imports, exports, votes, reads of a sealed review bucket — because reviewers need the trail
+    // of what they decide; account-wide events (the account, CFS, Data Flow, …) stay with owners.
+    // Filtered in SQL, so a page is a page of what the key may see. Box-user keys never get here
+    // (the operation's role).
     const events = await ctx.app.audit.list(ctx.app.store.db, {
       accountId: ctx.identity.accountId,
+      ...(ctx.identity.role === 'owner' ? {} : { fenceScoped: true }),
       order: 'desc',
       limit: input.limit ?? 50,
       ...(input.before !== undefined ? { before: input.before } : {}),
