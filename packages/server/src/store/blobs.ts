@@ -23,6 +23,17 @@ import type { Clock } from '../tasks/clock.js';
 import type { Store } from './db.js';
 import { chunksOf, fsyncDir, isEnoent } from './fsutil.js';
 
+/** How much a put writes between the flushes it starts (see `put`). */
+const FLUSH_EVERY_BYTES = 32 * 1024 * 1024;
+
+async function writeAll(fh: fsp.FileHandle, chunk: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < chunk.byteLength) {
+    const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
+    off += bytesWritten;
+  }
+}
+
 export interface BlobInfo {
   id: string;
   size: number;
@@ -144,17 +155,37 @@ export class LocalBlobStore implements BlobStore {
     let size = 0;
     const fh = await fsp.open(tmp, 'wx');
     let closed = false;
+    // Large content is flushed as it comes, one datasync in flight at a time: the disk writes
+    // while later chunks arrive and are hashed, and the final sync has little left to do. Without
+    // it, a machine with much memory keeps the whole blob dirty and writes all of it at the sync
+    // (a 1 GiB release through the airlock on this machine: 4.6–4.7 s before, 3.9–4.3 s after).
+    const flush: { running: Promise<void> | null; error: Error | null } = { running: null, error: null };
+    let unflushed = 0;
     try {
       for await (const chunk of chunksOf(stream)) {
         size += chunk.byteLength;
         if (size > maxBytes) throw new ContentTooLargeError(maxBytes);
+        // The write runs on the thread pool while this thread hashes the same (unchanging) bytes.
+        const written = writeAll(fh, chunk);
         hash.update(chunk);
-        let off = 0;
-        while (off < chunk.byteLength) {
-          const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
-          off += bytesWritten;
+        await written;
+        unflushed += chunk.byteLength;
+        if (unflushed >= FLUSH_EVERY_BYTES && flush.running === null) {
+          unflushed = 0;
+          flush.running = fh.datasync().then(
+            () => {
+              flush.running = null;
+            },
+            (e: unknown) => {
+              flush.error ??= e instanceof Error ? e : new Error(String(e));
+              flush.running = null;
+            },
+          );
         }
       }
+      await flush.running;
+      // An error of an early flush is reported once, to that call: it fails the put here.
+      if (flush.error) throw flush.error;
       await fh.sync();
       closed = true;
       await fh.close();
@@ -164,6 +195,7 @@ export class LocalBlobStore implements BlobStore {
       await fsp.rename(tmp, path.join(shard, id));
       await fsyncDir(shard);
     } catch (err) {
+      await flush.running;
       if (!closed) await fh.close().catch(() => undefined);
       await fsp.rm(tmp, { force: true }).catch(() => undefined);
       throw err;

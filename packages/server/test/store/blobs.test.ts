@@ -99,6 +99,28 @@ describe(`blobs (${backend})`, () => {
     assert.deepEqual(await fsp.readdir(path.join(store.dataDir, 'blobs', 'tmp')), []);
   });
 
+
+  test('content larger than the flush step (flushed while it is written) reads back whole; a failure after a flush leaves no temp file', async () => {
+    // 80 MiB of distinct 1 MiB chunks: the put starts flushes on the way (every 32 MiB).
+    const chunk = (i: number) => Buffer.alloc(1024 * 1024, i % 251);
+    const whole = createHash('sha256');
+    for (let i = 0; i < 80; i++) whole.update(chunk(i));
+    const b = await blobs.put(Readable.from((function* () {
+      for (let i = 0; i < 80; i++) yield chunk(i);
+    })()));
+    assert.equal(b.size, 80 * 1024 * 1024);
+    assert.equal(b.sha256, whole.digest('hex'));
+    assert.equal(createHash('sha256').update(await readAll(blobs.open(b.id))).digest('hex'), b.sha256);
+    await blobs.delete(b.id);
+
+    async function* failsLate() {
+      for (let i = 0; i < 70; i++) yield chunk(i);
+      throw new Error('client went away late');
+    }
+    await assert.rejects(blobs.put(failsLate()), /client went away late/);
+    await assert.rejects(blobs.put(failsLate(), { maxBytes: 65 * 1024 * 1024 }), (err: unknown) => err instanceof ContentTooLargeError);
+    assert.deepEqual(await fsp.readdir(path.join(store.dataDir, 'blobs', 'tmp')), []);
+  });
   test('readSync reads an inclusive byte range whole; a range past the end and a missing blob throw', async () => {
     const content = Buffer.from('0123456789'.repeat(1000));
     const b = await blobs.put(Readable.from([content]));
