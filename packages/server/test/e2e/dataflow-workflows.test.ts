@@ -6,7 +6,7 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataFlowClient, StockadeApiError } from '@stockade/sdk';
+import { DataFlowClient, StockadeApiError, StockadeClient } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { rejects } from '../helpers/ncp.js';
 
@@ -222,6 +222,22 @@ describe('executeWorkflow, getWorkflowExecutions', () => {
     await rejects(flow.executeWorkflow({ workflowId: 'NoSuchFlow12' }), 404, 'resource-not-found/workflow');
     await rejects(flow.getWorkflowExecutions({ workflowId: 'NoSuchFlow12' }), 404, 'resource-not-found/workflow');
     assert.equal((await flow.getWorkflowExecutions({ workflowId: sched.workflowId })).count, 0);
+  });
+
+  test('the event source in x-ncp-dataflow-payload is kept in the run\'s audit event; a payload that is not Base64 JSON is bad-parameter and starts nothing', async () => {
+    const ev = await flow.createTrigger({ name: uniq('event_src'), type: 'EVENT', triggerRule: { type: 'NONE' } });
+    const wf = await flow.createWorkflow({ name: uniq('event_src_flow'), nodes: [tnode(ev), jnode(await job(), ev.triggerId)] });
+    const source = { cloudFunctions: { actionName: 'nightly-export', activationId: 'a1b2c3' } };
+    const header = (v: string) => ({ headers: { 'x-ncp-dataflow-payload': v } });
+    const b64 = (v: string) => Buffer.from(v).toString('base64');
+    assert.equal((await flow.executeWorkflow({ workflowId: wf.workflowId }, header(b64(JSON.stringify(source))))).status, 'ACCEPTED');
+    const { events } = await new StockadeClient(srv.creds).listAuditEvents({ action: 'dataflow.workflow.execute', resource: `workflow/${wf.workflowId}` });
+    assert.equal(events.length, 1);
+    assert.deepEqual((events[0]!.detail as { payload?: unknown }).payload, source);
+    for (const bad of ['not base64!', b64('not json'), b64('[1,2]'), b64('null')]) {
+      await rejects(flow.executeWorkflow({ workflowId: wf.workflowId }, header(bad)), 400, 'bad-parameter', /x-ncp-dataflow-payload/);
+    }
+    assert.equal((await flow.getWorkflowExecutions({ workflowId: wf.workflowId })).count, 1, 'the refused requests started nothing');
   });
 
   test('a job at its maxConcurrentRuns gets a FAILED execution saying why, not a silent skip', async () => {

@@ -17,7 +17,10 @@
  * - updateWorkflow is a full replacement; `isTemp` omitted keeps the stored flag.
  * - deleteWorkflow stops the schedule; the executions stay (retrievable through their job).
  * - executeWorkflow starts the JOB nodes under the trigger at once (202); a draft or a SCHEDULED
- *   trigger is `400 bad-state`. The `x-ncp-dataflow-payload` header is accepted and not used.
+ *   trigger is `400 bad-state`. The `x-ncp-dataflow-payload` header (Base64 of a JSON object naming
+ *   the event source, e.g. Cloud Functions' action and activation) is kept in the run's audit
+ *   event; a header that is not Base64 of a JSON object is `400 bad-parameter` (inferred: the
+ *   documentation shows only well-formed payloads).
  * - Dashboard windows: both bounds inclusive, by execution creation time; `startDate` after
  *   `endDate` or a bound that is not a date-time is `400 bad-parameter`; the daily and 2-hour
  *   series serve windows of at most 366 days.
@@ -45,6 +48,25 @@ interface WorkflowInput {
   name: string;
   nodes: WorkflowNodeDoc[];
   isTemp?: boolean;
+}
+
+const PAYLOAD_HEADER = 'x-ncp-dataflow-payload';
+
+/** The event source an `x-ncp-dataflow-payload` header describes (see the header comment). */
+function eventPayload(ctx: Ctx): Record<string, unknown> | undefined {
+  const raw = ctx.headers[PAYLOAD_HEADER];
+  if (raw === undefined) return undefined;
+  const text = Array.isArray(raw) ? raw.join(',') : raw.trim();
+  const bad = (why: string) => errors.badParameter(ctx.lang, { detail: `${PAYLOAD_HEADER}: ${why}` });
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(text)) throw bad('must be Base64 of a JSON object');
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
+  } catch {
+    throw bad('is Base64, but not of JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad('must be Base64 of a JSON object');
+  return value as Record<string, unknown>;
 }
 
 /** Checks a finalized workflow's graph (see the header); names the node and the rule broken. */
@@ -306,6 +328,7 @@ export const workflowHandlers = handlersFor<DataflowService>()(dataflowOps, {
 
   async executeWorkflow(ctx, input) {
     const accountId = ctx.identity.accountId;
+    const payload = eventPayload(ctx);
     const triggerId = await ctx.tx(async (trx) => {
       const wf = await ctx.svc.repo.lockWorkflow(trx, accountId, input.workflowId);
       if (!wf) throw errors.workflowNotFound(ctx.lang, { workflowId: input.workflowId });
@@ -316,7 +339,11 @@ export const workflowHandlers = handlersFor<DataflowService>()(dataflowOps, {
         throw errors.badState(ctx.lang, { detail: `workflow ${wf.id} starts on a schedule (trigger ${trigger.id} is SCHEDULED): only NONE and EVENT workflows are executed on request` });
       }
       const started = await startWorkflow(ctx.svc, trx, wf, trigger, ctx.app.clock.now());
-      await ctx.audit(trx, 'dataflow.workflow.execute', `workflow/${wf.id}`, { triggerId: trigger.id, executions: started.map((e) => e.id) });
+      await ctx.audit(trx, 'dataflow.workflow.execute', `workflow/${wf.id}`, {
+        triggerId: trigger.id,
+        executions: started.map((e) => e.id),
+        ...(payload !== undefined ? { payload } : {}),
+      });
       return trigger.id;
     });
     return { workflowId: input.workflowId, triggerId, status: 'ACCEPTED' };
