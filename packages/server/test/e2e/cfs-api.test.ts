@@ -275,6 +275,17 @@ describe('UpdateFileSystem, UpdateFileSystemTags, DropFileSystem', () => {
     ok(await cfs('DELETE', `/v1/cfs/${fsId}`));
   });
 
+  test('takes a quota beyond 2^53 up to the documented 10 PB, as a JSON number reads', async () => {
+    // Once answered 500: the volume store took only integers up to 2^53 − 1.
+    const tenPiB = 10 * 2 ** 50;
+    const fsId = await createFs(cfs, { capacityQuota: tenPiB });
+    assert.equal((await getFs(cfs, fsId))?.capacityQuota, tenPiB);
+    ok(await cfs('PUT', `/v1/cfs/${fsId}`, { body: { capacityQuota: 1e16 } }));
+    assert.equal((await getFs(cfs, fsId))?.capacityQuota, 1e16);
+    assertBceError(await cfs('PUT', `/v1/cfs/${fsId}`, { body: { capacityQuota: tenPiB + 2 ** 10 } }), 400, 'InvalidParameter', /capacityQuota/);
+    ok(await cfs('DELETE', `/v1/cfs/${fsId}`));
+  });
+
   test('tags: one file system has its tags replaced, several have tags added', async () => {
     const a = await createFs(cfs, { tags: [{ tagKey: 'a', tagValue: '1' }] });
     const b = await createFs(cfs, { tags: [{ tagKey: 'b', tagValue: '1' }] });
