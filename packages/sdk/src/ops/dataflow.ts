@@ -53,6 +53,16 @@ const DateTime = Type.String({
   description: 'ISO 8601 local date-time (KST), e.g. 2025-03-19T00:00:00',
 });
 const StringMap = Type.Record(Type.String(), Type.String());
+/**
+ * Job and run parameters a client sends (§1.4 `parameters`, executeJob `parameters`): a string map.
+ * No bounds are documented (inferred): at most 100 entries (also once merged over the job's own),
+ * names of 1–128 characters, values of at most 4096.
+ */
+export const DATAFLOW_MAX_PARAMETERS = 100;
+const ParameterMap = Type.Record(Type.String({ pattern: '^[\\s\\S]{1,128}$' }), Type.String({ maxLength: 4096 }), {
+  maxProperties: DATAFLOW_MAX_PARAMETERS,
+  additionalProperties: false,
+});
 
 export const JOB_TYPES = ['DATAFLOW', 'VISUAL', 'SCRIPT'] as const;
 export const JOB_STATUSES = ['RUNNABLE', 'READY', 'RUNNING', 'DELETED', 'UNKNOWN', 'DRAFT', 'STOPPED', 'EDITING'] as const;
@@ -81,10 +91,12 @@ export const JobCondition = Type.Object({
   workerType: Type.Optional(Type.Union([Type.Literal('DEFAULT'), Type.Literal('DATAFLOW')])),
   numWorker: Type.Optional(Type.Integer({ minimum: 2, maximum: 10 })),
   timeout: Type.Optional(Type.Integer({ minimum: 0, maximum: 1440 })),
-  nrn: Type.Optional(Type.String()),
-  scriptPath: Type.Optional(Type.String()),
-  logPath: Type.Optional(Type.String()),
-  parameters: Type.Optional(Type.Record(Type.String(), Type.String())),
+  /** `nrn:PUB:IAM::{accountNo}:Role/{roleUuid}`; the bound is not documented (inferred). */
+  nrn: Type.Optional(Type.String({ maxLength: 256 })),
+  /** `{bucket}/{prefix}` in Object Storage: a bucket name and an object key prefix (at most 1024, as keys). */
+  scriptPath: Type.Optional(Type.String({ maxLength: 1088 })),
+  logPath: Type.Optional(Type.String({ maxLength: 1088 })),
+  parameters: Type.Optional(ParameterMap),
 });
 
 /** The effective configuration of one run (§1.5): the §1.4 fields plus `consoleLogPath`. */
@@ -491,7 +503,7 @@ export const dataflowOps = {
     }),
     body: Type.Object({
       jobCondition: Type.Optional(JobCondition),
-      parameters: Type.Optional(StringMap),
+      parameters: Type.Optional(ParameterMap),
       /** Some generated clients send these in the body rather than the query. */
       triggerId: Type.Optional(Type.String()),
       workflowId: Type.Optional(Type.String()),

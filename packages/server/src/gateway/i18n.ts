@@ -53,6 +53,27 @@ const MESSAGES = {
     'ko-KR': '잘못된 파라미터입니다.',
     'zh-CN': '参数无效。',
   },
+  'invalid.encoding': { 'en-US': 'Bad Request Exception', 'ko-KR': 'Bad Request Exception', 'zh-CN': 'Bad Request Exception' },
+  'invalid.encodingDetail': {
+    'en-US': 'The request path is not valid percent-encoding of UTF-8.',
+    'ko-KR': '요청 경로가 올바른 UTF-8 퍼센트 인코딩이 아닙니다.',
+    'zh-CN': '请求路径不是有效的 UTF-8 百分号编码。',
+  },
+  'invalid.depth': {
+    'en-US': 'The request body nests arrays and objects deeper than {depth} levels.',
+    'ko-KR': '요청 본문의 배열과 객체 중첩이 {depth}단계를 넘습니다.',
+    'zh-CN': '请求正文中数组和对象的嵌套超过 {depth} 层。',
+  },
+  'invalid.nul': {
+    'en-US': '{field} must not contain the NUL character (U+0000).',
+    'ko-KR': '{field}에는 NUL 문자(U+0000)를 넣을 수 없습니다.',
+    'zh-CN': '{field} 不能包含 NUL 字符（U+0000）。',
+  },
+  'invalid.utf8': {
+    'en-US': 'The request body is not UTF-8.',
+    'ko-KR': '요청 본문이 UTF-8이 아닙니다.',
+    'zh-CN': '请求正文不是 UTF-8 编码。',
+  },
   'invalid.json': {
     'en-US': 'The request body is not valid JSON.',
     'ko-KR': '요청 본문이 올바른 JSON이 아닙니다.',

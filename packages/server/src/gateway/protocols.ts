@@ -42,6 +42,11 @@ function ncpGateway(kind: GenericFailure, lang: Lang, detail: string): ApiError 
       return g(401, '200', t(lang, 'auth.failed'));
     case 'forbidden':
       return g(401, '210', t(lang, 'permission.denied'));
+    case 'badUri':
+    case 'badEncoding':
+    case 'badRequest':
+      // auth.md §2.4: 400/100 "Bad Request Exception" for protocol and encoding (UTF-8) problems.
+      return g(400, '100', t(lang, 'invalid.encoding'));
     case 'routeNotFound':
       return g(404, '300', t(lang, 'route.notFound'));
     case 'bodyTooLarge':
@@ -116,6 +121,13 @@ export const cfsProtocol: Protocol = {
         return new ApiError(403, 'AccessDenied', 'Access denied.', detail);
       case 'malformedBody':
         return new ApiError(400, 'MalformedJSON', 'The JSON you provided was not well-formed.', detail);
+      case 'badUri':
+        // cfs.md §4.1: "bad URI" (what the signature check answers for a path it cannot decode).
+        return new ApiError(400, 'InvalidURI', 'Could not parse the specified URI.', detail);
+      case 'badEncoding':
+      case 'badRequest':
+        // cfs.md §4.1: "bad body encoding"; BCE has no code of its own for a request it cannot parse.
+        return new ApiError(400, 'InvalidHTTPRequest', 'There was an error in the body of your HTTP request.', detail);
       case 'unsupportedMediaType':
         return new ApiError(400, 'InvalidHTTPRequest', 'There was an error in the body of your HTTP request.', detail);
       case 'bodyTooLarge':
@@ -168,6 +180,10 @@ export const s3Protocol: Protocol = {
         return new ApiError(403, 'AccessDenied', 'Access Denied', detail);
       case 'notImplemented':
         return new ApiError(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented', detail);
+      case 'badUri':
+        return new ApiError(400, 'InvalidURI', "Couldn't parse the specified URI.", detail);
+      case 'badRequest':
+        return new ApiError(400, 'InvalidRequest', 'Invalid Request', detail);
       case 'bodyTooLarge':
         return new ApiError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed object size.', detail);
       case 'routeNotFound':

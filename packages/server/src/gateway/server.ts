@@ -2,7 +2,8 @@
  * The one listener. Dispatch: auth scheme (or Host prefix, or path space) → route from the
  * operation table → verify signature → role → validate → handler → the service's envelope.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, maxHeaderSize, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { allOperations, roleSatisfies, type OperationDef, type ServiceName } from '@stockade/sdk';
 import { ApiError, type GenericFailure, type ValidationInfo } from '../platform/errors.js';
@@ -15,8 +16,8 @@ import { IdempotencyError, withIdempotency, type IdempotencyContext } from '../s
 import { ContractChecker } from './contract.js';
 import { t } from './i18n.js';
 import { PROTOCOLS, type Protocol } from './protocols.js';
-import { Router } from './router.js';
-import { validate, dropUndeclared, ValidationFailure } from './validate.js';
+import { Router, type RouteMatch } from './router.js';
+import { validate, dropUndeclared, jsonDepth, MAX_JSON_DEPTH, nulField, ValidationFailure } from './validate.js';
 import { readQuery, verifyBce, verifyNcp, type SignedRequest } from './verify.js';
 import { clientGone } from '../platform/http.js';
 import { findConsoleDir, isConsolePath, serveConsole } from './console.js';
@@ -76,6 +77,21 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
+/**
+ * The service whose envelope answers a request known only by its raw head (as much of it as
+ * arrived): by signature scheme, else by path space, as `handle` dispatches. NCP failures before
+ * routing use the gateway envelope, the same for every NCP service.
+ */
+function serviceOfHead(head: string): { service: ServiceName; path: string } {
+  const eol = head.indexOf('\r\n');
+  const target = (eol < 0 ? head : head.slice(0, eol)).split(' ')[1] ?? '/';
+  const path = target.split('?')[0] ?? '/';
+  if (/^authorization:[ \t]*bce-auth-v1\//im.test(head)) return { service: 'cfs', path };
+  if (/^authorization:[ \t]*AWS4-HMAC-SHA256/im.test(head) || /[?&]X-Amz-Algorithm=/.test(target)) return { service: 's3', path };
+  if (/^x-ncp-(apigw|iam)-/im.test(head) || path.startsWith('/api/v1/')) return { service: 'datafence', path };
+  return { service: path.startsWith('/v1/') ? 'cfs' : 's3', path };
+}
+
 /** `(^|&)key(=|&|$)` tests of query flags, compiled once per flag name. */
 const queryFlagTests = new Map<string, RegExp>();
 
@@ -86,6 +102,9 @@ function hasQueryFlag(rawQuery: string, key: string): boolean {
 }
 
 class BodyTooLarge extends Error {}
+
+/** Strict UTF-8 (a byte-order mark is kept, and so refused by JSON.parse as before). */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** The error a body read fails with when the client closed the connection before its end. */
 function abortedError(): Error {
@@ -170,8 +189,36 @@ export class Gateway {
   createServer(): Server {
     const server = createServer({ keepAliveTimeout: 65_000 }, this.listener);
     server.headersTimeout = 66_000;
+    server.on('clientError', this.clientError);
     return server;
   }
+
+  /**
+   * A request node:http refuses before there is a request to hand to `listener`: a request line
+   * and headers over `maxHeaderSize` (a query of 100 KB), or bytes that are not HTTP. Answered in
+   * the envelope of the service the received head names, then the connection is closed.
+   */
+  clientError = (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void => {
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const head = err.rawPacket ? err.rawPacket.toString('latin1') : '';
+    const { service, path } = serviceOfHead(head);
+    const detail =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? `The request line and headers exceed ${maxHeaderSize} bytes.`
+        : 'The request is not valid HTTP/1.1.';
+    const protocol = PROTOCOLS[service];
+    const r = protocol.render(protocol.failure('badRequest', 'en-US', detail), { requestId: randomUUID(), path });
+    const headers = { ...r.headers, 'content-length': Buffer.byteLength(r.body), connection: 'close' };
+    const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    socket.end(`HTTP/1.1 ${r.status} ${STATUS_CODES[r.status] ?? ''}\r\n${lines}\r\n${r.body}`);
+  };
 
   private async handle(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     let target = req.url ?? '/';
@@ -216,12 +263,18 @@ export class Gateway {
 
     // 1. Route.
     const hasKey = (k: string) => rawQuery !== null && hasQueryFlag(rawQuery, k);
-    let match: ReturnType<Router['match']> = null;
+    let match: RouteMatch | null = null;
+    /** The service of the first route whose parameter segment did not decode. */
+    let undecodable: ServiceName | undefined;
     for (const s of services) {
-      match = this.routers.get(s)?.match(req.method ?? 'GET', rawPath, hasKey) ?? null;
-      if (match) break;
+      const m = this.routers.get(s)?.match(req.method ?? 'GET', rawPath, hasKey) ?? null;
+      if (m === 'decodeError') undecodable ??= s;
+      else if (m) {
+        match = m;
+        break;
+      }
     }
-    if (match === 'decodeError') return fail(fallback, 'validation', 'The request path is not valid percent-encoding.');
+    if (!match && undecodable) return fail(PROTOCOLS[undecodable], 'badUri', t(lang, 'invalid.encodingDetail'));
     const protocol = match ? PROTOCOLS[match.def.service] : fallback;
 
     // 2. Authenticate: the scheme must carry credentials and they must verify.
@@ -250,7 +303,10 @@ export class Gateway {
       input = await this.parseInput(req, def, match.params, rawQuery, protocol, lang);
     } catch (e) {
       if (e instanceof ApiError) return this.reply(res, protocol, e, renderCtx);
-      throw e;
+      if (clientGone(req, e)) throw e;
+      // A bug of the gateway's own: still answered in the service's envelope.
+      this.app.logger.error({ err: e, op: def.name, requestId }, 'reading the input failed');
+      return fail(protocol, 'internal', `Request ${requestId} failed unexpectedly.`);
     }
 
     // 5. Run the handler (through the token's record when the operation declares idempotency).
@@ -387,6 +443,8 @@ export class Gateway {
       if (e instanceof ValidationFailure) throw failure('validation', e.message, e.info);
       throw e;
     }
+    const nul = nulField(fromPath) ?? nulField(fromQuery);
+    if (nul !== undefined) throw failure('validation', t(lang, 'invalid.nul', { field: nul }), { field: nul, missing: false });
     const method = req.method ?? 'GET';
     // GET, HEAD and DELETE bodies are ignored (the Java CFS SDK sends `{}` on them); node:http
     // discards an unread body once the response is sent.
@@ -404,11 +462,19 @@ export class Gateway {
     if (raw.length > 0) {
       const type = (headerValue(req, 'content-type') ?? '').toLowerCase();
       if (type && !type.includes('json')) throw failure('unsupportedMediaType', t(lang, 'invalid.contentType'));
+      // JSON text is UTF-8 (RFC 8259 §8.1): bytes that are not are refused, not replaced with U+FFFD.
+      let text: string;
       try {
-        body = JSON.parse(raw.toString('utf8'));
+        text = UTF8.decode(raw);
+      } catch {
+        throw failure('badEncoding', t(lang, 'invalid.utf8'));
+      }
+      try {
+        body = JSON.parse(text);
       } catch {
         throw failure('malformedBody', t(lang, 'invalid.json'));
       }
+      if (jsonDepth(raw) > MAX_JSON_DEPTH) throw failure('validation', t(lang, 'invalid.depth', { depth: MAX_JSON_DEPTH }));
     }
     let fromBody: Record<string, unknown>;
     try {
@@ -418,6 +484,10 @@ export class Gateway {
         throw new ValidationFailure(`unknown field ${dropped.join(', ')} (strict mode)`);
       }
       fromBody = v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : { body: v };
+      const nulInBody = nulField(v);
+      if (nulInBody !== undefined) {
+        throw new ValidationFailure(t(lang, 'invalid.nul', { field: nulInBody || 'body' }), nulInBody ? { field: nulInBody, missing: false } : undefined);
+      }
     } catch (e) {
       if (e instanceof ValidationFailure) throw failure('validation', e.message, e.info);
       throw e;

@@ -45,6 +45,55 @@ function firstError(check: TypeCheck<TSchema>, value: unknown, where: string): V
   return new ValidationFailure(message, field ? { field, missing, ...(invalidAs ? { invalidAs } : {}) } : undefined);
 }
 
+/**
+ * The deepest nesting of arrays and objects in JSON text, read without recursion (strings
+ * skipped). Validation walks a value recursively; a body nested thousands deep would exhaust the
+ * stack there, so the gateway refuses one deeper than MAX_JSON_DEPTH first.
+ */
+export function jsonDepth(text: Uint8Array): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}
+
+/**
+ * The first field (`a.b[2]`, or a key's own path) of a validated input whose string value or
+ * object key holds U+0000. No operation has a use for it and PostgreSQL cannot store it in text,
+ * so the gateway refuses it on every database alike, naming the field.
+ */
+export function nulField(value: unknown, prefix = ''): string | undefined {
+  const stack: Array<[unknown, string]> = [[value, prefix]];
+  while (stack.length > 0) {
+    const [v, at] = stack.pop()!;
+    if (typeof v === 'string') {
+      if (v.includes('\u0000')) return at;
+    } else if (Array.isArray(v)) {
+      for (let i = v.length - 1; i >= 0; i--) stack.push([v[i], `${at}[${i}]`]);
+    } else if (v !== null && typeof v === 'object') {
+      const entries = Object.entries(v as Record<string, unknown>).reverse();
+      for (const [k, child] of entries) {
+        const name = at ? `${at}.${k}` : k;
+        if (k.includes('\u0000')) return name;
+        stack.push([child, name]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** The deepest body a request may send: far beyond any operation's own shape (Data Flow job nodes carry free-form properties). */
+export const MAX_JSON_DEPTH = 64;
+
 /** Validate (and convert, and default) a value; returns the value to use or throws ValidationFailure. */
 export function validate(schema: TSchema, value: unknown, where: string, opts: { convert?: boolean } = {}): unknown {
   const check = checker(schema);

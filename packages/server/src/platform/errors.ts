@@ -32,6 +32,9 @@ export class ApiError extends Error {
 export type GenericFailure =
   | 'authMissing' // no credentials at all
   | 'validation' // missing parameter, wrong type, out of range
+  | 'badUri' // the request path is not valid percent-encoding of UTF-8
+  | 'badEncoding' // the body is not UTF-8
+  | 'badRequest' // the HTTP parser refused the request: headers over the limit, or not HTTP
   | 'malformedBody' // body is not JSON
   | 'unsupportedMediaType' // body with a non-JSON content type
   | 'bodyTooLarge'

@@ -82,6 +82,17 @@ export class InvalidPathError extends Error {
   }
 }
 
+/**
+ * The largest quota a volume takes: quotas are whole bytes in a 64-bit column. CFS documents
+ * quotas up to 10 PB, beyond 2^53, where a JSON number is no longer exact to the byte; such a
+ * quota is kept as the client's number was read.
+ */
+export const MAX_QUOTA_BYTES = 2 ** 62;
+
+function validQuota(quotaBytes: number): boolean {
+  return Number.isInteger(quotaBytes) && quotaBytes >= 0 && quotaBytes <= MAX_QUOTA_BYTES;
+}
+
 export class QuotaExceededError extends Error {
   readonly code = 'QuotaExceeded';
   constructor(
@@ -192,7 +203,7 @@ export class VolumeStore {
   /** Creates a volume's row (in the caller's transaction); its directory is made on first use. */
   async create(trx: Executor, v: { id: string; service: string; accountId: string; quotaBytes: number }): Promise<void> {
     this.dirOf(v.id);
-    if (!Number.isSafeInteger(v.quotaBytes) || v.quotaBytes < 0) throw new Error(`invalid quota ${v.quotaBytes}`);
+    if (!validQuota(v.quotaBytes)) throw new Error(`invalid quota ${v.quotaBytes}`);
     await this.db(trx)
       .insertInto('volumes')
       .values({
@@ -217,7 +228,7 @@ export class VolumeStore {
    * nothing changes; `missing` when there is no such volume.
    */
   async setQuota(trx: Executor, id: string, quotaBytes: number): Promise<'ok' | 'below-usage' | 'missing'> {
-    if (!Number.isSafeInteger(quotaBytes) || quotaBytes < 0) throw new Error(`invalid quota ${quotaBytes}`);
+    if (!validQuota(quotaBytes)) throw new Error(`invalid quota ${quotaBytes}`);
     const r = await this.db(trx)
       .updateTable('volumes')
       .set({ quota_bytes: quotaBytes })

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { ManualClock } from '../../src/tasks/clock.js';
 import { CfsRepository } from '../../src/services/cfs/repository.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
-import { assertBceError, bceCaller, ok, type BceCall } from '../helpers/bce.js';
+import { assertBceError, bceCaller, bceRawCaller, ok, type BceCall } from '../helpers/bce.js';
 
 const VPC = 'vpc-test00000001';
 const VPC2 = 'vpc-test00000002';
@@ -272,6 +272,34 @@ describe('UpdateFileSystem, UpdateFileSystemTags, DropFileSystem', () => {
     assertBceError(await other('PUT', `/v1/cfs/${fsId}`, { body: { fsName: 'stolen' } }), 404, 'InstanceNotFound');
     assertBceError(await cfs('PUT', `/v1/cfs/${fsId}`, { body: '{' }), 400, 'MalformedJSON');
     assert.equal((await getFs(cfs, fsId))?.fsName, 'keep-me');
+    ok(await cfs('DELETE', `/v1/cfs/${fsId}`));
+  });
+
+  test('takes a quota beyond 2^53 up to the documented 10 PB, as a JSON number reads', async () => {
+    // Once answered 500: the volume store took only integers up to 2^53 − 1.
+    const tenPiB = 10 * 2 ** 50;
+    const fsId = await createFs(cfs, { capacityQuota: tenPiB });
+    assert.equal((await getFs(cfs, fsId))?.capacityQuota, tenPiB);
+    ok(await cfs('PUT', `/v1/cfs/${fsId}`, { body: { capacityQuota: 1e16 } }));
+    assert.equal((await getFs(cfs, fsId))?.capacityQuota, 1e16);
+    assertBceError(await cfs('PUT', `/v1/cfs/${fsId}`, { body: { capacityQuota: tenPiB + 2 ** 10 } }), 400, 'InvalidParameter', /capacityQuota/);
+    ok(await cfs('DELETE', `/v1/cfs/${fsId}`));
+  });
+
+  test('hostile requests: NUL is InvalidParameter naming it, an undecodable path InvalidURI, a body not UTF-8 or a 100 KB query InvalidHTTPRequest, a body nested 10,000 deep InappropriateJSON', async () => {
+    const fsId = await createFs(cfs, { fsName: 'untouched' });
+    const raw = bceRawCaller(srv.url, srv);
+    // NUL answered 500 on PostgreSQL, which cannot store it; now every database refuses it.
+    assertBceError(await raw('GET', '/v1/cfs/ab%00cd'), 400, 'InvalidParameter', /fsId/);
+    assertBceError(await raw('GET', '/v1/cfs?fsId=%00'), 400, 'InvalidParameter', /fsId/);
+    assertBceError(await raw('PUT', `/v1/accessGroup/${DEFAULT_GROUP}`, JSON.stringify({ description: 'a\u0000b' })), 400, 'InvalidParameter', /description/);
+    assertBceError(await raw('GET', '/v1/cfs/%E0%A4'), 400, 'InvalidURI');
+    const notUtf8 = Buffer.concat([Buffer.from('{"fsName":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    assertBceError(await raw('PUT', `/v1/cfs/${fsId}`, notUtf8), 400, 'InvalidHTTPRequest', /UTF-8/);
+    assertBceError(await raw('GET', `/v1/cfs?fsId=${'y'.repeat(100 * 1024)}`), 400, 'InvalidHTTPRequest', /exceed \d+ bytes/);
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    assertBceError(await raw('PUT', `/v1/cfs/${fsId}`, `{"fsName":"x","tags":${deep}}`), 400, 'InappropriateJSON', /deeper than 64/);
+    assert.equal((await getFs(cfs, fsId))?.fsName, 'untouched');
     ok(await cfs('DELETE', `/v1/cfs/${fsId}`));
   });
 

@@ -6,7 +6,7 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { DataFlowClient, StockadeApiError, ncpSignHeaders } from '@stockade/sdk';
+import { DataFlowClient, StockadeApiError, StockadeClient, ncpSignHeaders } from '@stockade/sdk';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { rejects } from '../helpers/ncp.js';
 
@@ -213,6 +213,24 @@ describe('updateJob (PATCH and PUT), updateJobExecuteConfig, deleteJob', () => {
     assert.deepEqual((await flow.getJobById({ jobId: job.jobId })).runCondition, updated.runCondition);
     await rejects(flow.updateJobExecuteConfig({ jobId: job.jobId, jobCondition: { timeout: 1441 } }), 400, 'bad-parameter');
     await rejects(flow.updateJobExecuteConfig({ jobId: 'nosuchjob123', jobCondition: {} }), 404, 'resource-not-found/job');
+  });
+
+  test('updateJobExecuteConfig refuses an overlong nrn and more than 100 parameters; the audit log names the parameters, not their values', async () => {
+    const job = await flow.createJob({ name: uniq('bounded'), nodes: example() });
+    // 100 KB once reached the audit log (64 KB at most) and answered 500.
+    await rejects(flow.updateJobExecuteConfig({ jobId: job.jobId, jobCondition: { nrn: 'n'.repeat(100 * 1024) } }), 400, 'bad-parameter', /nrn/);
+    const params = (prefix: string, n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`${prefix}${i}`, 'v'.repeat(4096)]));
+    await flow.updateJobExecuteConfig({ jobId: job.jobId, jobCondition: { parameters: params('a', 60) } });
+    // 60 more would make 120 with the job's own.
+    await rejects(flow.updateJobExecuteConfig({ jobId: job.jobId, jobCondition: { parameters: params('b', 60) } }), 400, 'bad-parameter', /parameters/);
+    await rejects(flow.updateJobExecuteConfig({ jobId: job.jobId, jobCondition: { parameters: params('c', 101) } }), 400, 'bad-parameter', /parameters/);
+    assert.equal(Object.keys((await flow.getJobById({ jobId: job.jobId })).runCondition.parameters ?? {}).length, 60);
+    const { events } = await new StockadeClient(srv.creds).listAuditEvents({ action: 'dataflow.job.update-config', resource: `job/${job.jobId}` });
+    assert.equal(events.length, 1);
+    const detail = events[0]!.detail as Record<string, unknown>;
+    assert.equal(detail.parameters, undefined);
+    assert.deepEqual(detail.parameterNames, Object.keys(params('a', 60)));
+    assert.equal(detail.numWorker, job.runCondition.numWorker);
   });
 
   test('deleteJob answers true and the job is gone; an unknown job is 404', async () => {

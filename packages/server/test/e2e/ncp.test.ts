@@ -18,7 +18,7 @@ after(async () => {
 async function rawNcp(
   method: string,
   target: string,
-  opts: { secret?: string; accessKey?: string; timestamp?: number; body?: string; headers?: Record<string, string> } = {},
+  opts: { secret?: string; accessKey?: string; timestamp?: number; body?: string | Uint8Array; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: unknown; text: string }> {
   const signed = ncpSignHeaders({
     method,
@@ -237,6 +237,46 @@ describe('gateway input handling (Datafence envelope)', () => {
     assert.equal(errorOf(r), '300');
   });
 
+  test('a body nested 10,000 deep is 400/10001 naming the limit, never a 500', async () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const r = await rawNcp('POST', '/api/v1/box/return-box', { body: `{"fenceId":1,"boxId":1,"x":${deep}}`, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(errorOf(r), '10001');
+    assert.match((r.body as { error: { details: string } }).error.details, /deeper than 64/);
+  });
+
+  test('a NUL character in a query or body value is 400/10001 naming the field, on every database', async () => {
+    const q = await rawNcp('GET', '/api/v1/export/get-export-list?fenceId=1&boxId=1&status=ab%00cd');
+    assert.equal(q.status, 400, q.text);
+    assert.equal(errorOf(q), '10001');
+    assert.match((q.body as { error: { details: string } }).error.details, /^status .*NUL/);
+    const b = await rawNcp('POST', '/api/v1/box/create-box', {
+      body: JSON.stringify({
+        fenceId: 1,
+        description: 'a\u0000b',
+        createBoxInfo: { connectServerList: [{ specCode: 'c', storageSize: 100 }], nasList: [{ nasSize: 500, count: 1 }] },
+      }),
+      headers: { 'content-type': 'application/json' },
+    });
+    assert.equal(b.status, 400, b.text);
+    assert.equal(errorOf(b), '10001');
+    assert.match((b.body as { error: { details: string } }).error.details, /^description .*NUL/);
+  });
+
+  test("a body that is not UTF-8 is the gateway's 400/100 (encoding), not read with replacement characters", async () => {
+    const body = Buffer.concat([Buffer.from('{"fenceId":1,"boxId":1,"x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+    const r = await rawNcp('POST', '/api/v1/box/return-box', { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, r.text);
+    assert.equal(errorOf(r), '100');
+  });
+
+  test("a request line over the header limit (a 100 KB query) is the gateway's 400/100, not a bare 431", async () => {
+    const r = await rawNcp('GET', `/api/v1/box/get-box-list?fenceId=1&x=${'y'.repeat(100 * 1024)}`);
+    assert.equal(r.status, 400, r.text);
+    assert.equal(errorOf(r), '100');
+    assert.match((r.body as { error: { details: string } }).error.details, /exceed \d+ bytes/);
+  });
+
 });
 
 describe('Data Flow getJobs / getJobById', () => {
@@ -268,6 +308,31 @@ describe('Data Flow getJobs / getJobById', () => {
       assert.equal((r.body as { errorType: string }).errorType, 'bad-parameter', q);
     }
     assert.equal((await rawNcp('GET', '/api/v1/jobs?limit=1000&page=1000000')).status, 200);
+  });
+
+  test("a path parameter that is not percent-encoded UTF-8 is the gateway's 400/100, on Data Flow too", async () => {
+    for (const id of ['%zz', '%E0%A4']) {
+      const r = await rawNcp('GET', `/api/v1/jobs/${id}`);
+      assert.equal(r.status, 400, r.text);
+      assert.equal((r.body as { error: { errorCode: string } }).error.errorCode, '100', id);
+    }
+  });
+
+  test('a NUL in a job id or a name filter is a 400 bad-parameter problem naming it, not a 500 on PostgreSQL', async () => {
+    for (const [target, field] of [['/api/v1/jobs/ab%00cd', /^jobId /], ['/api/v1/jobs?name=%00', /^name /]] as const) {
+      const r = await rawNcp('GET', target);
+      assert.equal(r.status, 400, `${target}: ${r.text}`);
+      assert.equal((r.body as { errorType: string }).errorType, 'bad-parameter');
+      assert.match((r.body as { detail: string }).detail, field);
+    }
+  });
+
+  test('a body nested 10,000 deep is a 400 bad-parameter problem, not a 500', async () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const body = `{"name":"deep_trigger","type":"SCHEDULED","triggerRule":{"type":"RECURRING","interval":"WEEK","time":"10:00","dayOfWeek":${deep}}}`;
+    const r = await rawNcp('POST', '/api/v1/triggers', { body, headers: { 'content-type': 'application/json' } });
+    assert.equal(r.status, 400, r.text);
+    assert.equal((r.body as { errorType: string }).errorType, 'bad-parameter');
   });
 
   test('authentication failures use the gateway envelope on Data Flow too', async () => {

@@ -5,6 +5,7 @@
  */
 import { createRequire } from 'node:module';
 import assert from 'node:assert/strict';
+import { bceAuthorization, formatBceTimestamp, parseBceQuery } from '@stockade/sdk';
 import type { Clock } from '../../src/tasks/clock.js';
 
 const require = createRequire(import.meta.url);
@@ -52,6 +53,43 @@ export function bceCaller(url: string, key: { accessKeyId: string; secretAccessK
     let parsed: unknown = {};
     if (text) parsed = JSON.parse(text);
     return { status: res.status, headers: res.headers, text, body: parsed as BceAnswer<T>['body'] };
+  };
+}
+
+/**
+ * A caller for requests Baidu's signer would rewrite: `target` (path and query) goes on the wire
+ * exactly as written (percent-escapes kept, `%00`, undecodable ones), signed by the SDK's signer
+ * over the decoded path the server verifies; `body` is sent as these bytes.
+ */
+export function bceRawCaller(url: string, key: { accessKeyId: string; secretAccessKey: string }) {
+  const host = new URL(url).host;
+  return async (method: string, target: string, body?: string | Uint8Array): Promise<BceAnswer> => {
+    const qi = target.indexOf('?');
+    const rawPath = qi < 0 ? target : target.slice(0, qi);
+    let path = rawPath;
+    try {
+      path = decodeURIComponent(rawPath);
+    } catch {
+      // not decodable: the server refuses it before it looks at the signature
+    }
+    const date = formatBceTimestamp(new Date());
+    const authorization = bceAuthorization({
+      method,
+      path,
+      query: parseBceQuery(qi < 0 ? '' : target.slice(qi + 1)),
+      headers: { host, 'x-bce-date': date },
+      accessKeyId: key.accessKeyId,
+      secretAccessKey: key.secretAccessKey,
+      timestamp: date,
+      signedHeaders: ['host', 'x-bce-date'],
+    });
+    const res = await fetch(url + target, {
+      method,
+      headers: { 'x-bce-date': date, authorization, 'content-type': 'application/json; charset=utf-8' },
+      ...(body !== undefined ? { body } : {}),
+    });
+    const text = await res.text();
+    return { status: res.status, headers: res.headers, text, body: (text ? JSON.parse(text) : {}) as BceAnswer['body'] };
   };
 }
 

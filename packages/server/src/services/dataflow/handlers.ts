@@ -1,5 +1,5 @@
 /** Data Flow handlers: one function per operation of `dataflowOps`. Behaviour only. */
-import { dataflowOps } from '@stockade/sdk';
+import { DATAFLOW_MAX_PARAMETERS, dataflowOps } from '@stockade/sdk';
 import { handlersFor } from '../../platform/service.js';
 import type { RequestContext } from '../../context.js';
 import type { Executor } from '../../store/schema.js';
@@ -100,7 +100,13 @@ function overlay(ctx: Ctx, base: RunCondition, given: ConditionInput | undefined
   for (const k of ['workerType', 'numWorker', 'timeout', 'nrn', 'scriptPath', 'logPath'] as const) {
     if (given[k] !== undefined) (out as unknown as Record<string, unknown>)[k] = given[k];
   }
-  if (given.parameters !== undefined) out.parameters = { ...(base.parameters ?? {}), ...given.parameters };
+  if (given.parameters !== undefined) {
+    out.parameters = { ...(base.parameters ?? {}), ...given.parameters };
+    const count = Object.keys(out.parameters).length;
+    if (count > DATAFLOW_MAX_PARAMETERS) {
+      throw errors.badParameter(ctx.lang, { detail: `jobCondition.parameters: ${count} parameters with the job's own, more than ${DATAFLOW_MAX_PARAMETERS}` });
+    }
+  }
   return out;
 }
 
@@ -416,7 +422,10 @@ export const handlers = handlersFor<DataflowService>()(dataflowOps, {
       const next: JobDoc = { ...doc, runCondition: overlay(ctx, doc.runCondition, input.jobCondition) };
       const set = { doc: JSON.stringify(next), updated_at: ctx.app.clock.now() };
       await ctx.svc.repo.updateJob(trx, accountId, job.id, set);
-      await ctx.audit(trx, 'dataflow.job.update-config', `job/${job.id}`, next.runCondition);
+      // Parameter values stay out of the audit log (they may be large, up to 400 KB, or secret):
+      // their names say what changed.
+      const { parameters, ...config } = next.runCondition;
+      await ctx.audit(trx, 'dataflow.job.update-config', `job/${job.id}`, { ...config, parameterNames: Object.keys(parameters ?? {}) });
       return { ...job, ...set };
     });
     if (newScripts !== undefined && newScripts !== oldScripts) await moveScripts(ctx, row.id, oldScripts, newScripts);
