@@ -479,6 +479,16 @@ describe('objects', () => {
     await rejectsS3(s3.send(new PutObjectCommand({ Bucket: b, Key: longKey + 'x', Body: 'x' })), 400, 'KeyTooLongError');
   });
 
+  test('a key, prefix or copy source holding U+0000 is 400 InvalidArgument on every database, and nothing is stored', async () => {
+    await rejectsS3(s3.send(new PutObjectCommand({ Bucket: b, Key: 'nul\u0000key', Body: 'x' })), 400, 'InvalidArgument');
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'nul\u0000key' })), 400, 'InvalidArgument');
+    await rejectsS3(s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'nul\u0000' })), 400, 'InvalidArgument');
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'nul-source', Body: 'x' }));
+    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'nul-copy', CopySource: `${b}/nul-source%00` })), 400, 'InvalidArgument');
+    const listed = await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'nul' }));
+    assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), ['nul-source']);
+  });
+
   test('conditional GET/HEAD: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since', async () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'cond', Body: 'conditional' }));
     const etag = put.ETag!;

@@ -15,7 +15,7 @@ import { roleSatisfies, type Role, type S3OperationName } from '@stockade/sdk';
 import type { AppContext } from '../../context.js';
 import { defineService, type RawRequestInfo, type RawService } from '../../platform/service.js';
 import { ContentTooLargeError, LocalBlobStore } from '../../store/blobs.js';
-import { checkKey, isValidBucketName } from './names.js';
+import { checkKey, isValidBucketName, nulRefused } from './names.js';
 import { migrations } from './migrations.js';
 import { s3Tables } from './tables.js';
 import { ObjectStorageError, type ObjectStorageApi } from './api.js';
@@ -150,23 +150,27 @@ export function route(method: string, addr: Address, query: Map<string, string>,
   }
 }
 
-function decode(s: string, what: string): string {
+/** Percent-decodes `s` (part of `what`, the raw path or query), the argument `name`. */
+function decode(s: string, what: string, name: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(s);
+    decoded = decodeURIComponent(s);
   } catch {
     throw new S3Error(400, 'InvalidURI', `Couldn't parse the specified URI.`, { URI: what });
   }
+  if (decoded.includes('\u0000')) throw nulRefused(name);
+  return decoded;
 }
 
 /** Bucket and key from the Host header (virtual-host style) or the path (path style). */
 export function addressOf(host: string | undefined, rawPath: string): Address {
   const h = (host ?? '').toLowerCase().replace(/:\d+$/, '');
   const vhost = /^(.+?)\.s3\./.exec(h);
-  if (vhost) return { bucket: vhost[1] as string, key: decode(rawPath.slice(1), rawPath) };
+  if (vhost) return { bucket: vhost[1] as string, key: decode(rawPath.slice(1), rawPath, 'key') };
   const p = rawPath.startsWith('/') ? rawPath.slice(1) : rawPath;
   const slash = p.indexOf('/');
-  if (slash < 0) return { bucket: decode(p, rawPath), key: '' };
-  return { bucket: decode(p.slice(0, slash), rawPath), key: decode(p.slice(slash + 1), rawPath) };
+  if (slash < 0) return { bucket: decode(p, rawPath, 'bucket'), key: '' };
+  return { bucket: decode(p.slice(0, slash), rawPath, 'bucket'), key: decode(p.slice(slash + 1), rawPath, 'key') };
 }
 
 /** Query parameters, percent-decoded (`+` stays a plus, as SigV4 clients encode a space as %20). */
@@ -176,8 +180,8 @@ export function parseQuery(rawQuery: string | null): Map<string, string> {
   for (const part of rawQuery.split('&')) {
     if (!part) continue;
     const eq = part.indexOf('=');
-    const name = decode(eq < 0 ? part : part.slice(0, eq), rawQuery);
-    const value = eq < 0 ? '' : decode(part.slice(eq + 1), rawQuery);
+    const name = decode(eq < 0 ? part : part.slice(0, eq), rawQuery, 'query');
+    const value = eq < 0 ? '' : decode(part.slice(eq + 1), rawQuery, name);
     if (!out.has(name)) out.set(name, value);
   }
   return out;

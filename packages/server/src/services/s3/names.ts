@@ -19,6 +19,18 @@ export function checkBucketName(name: string): void {
   }
 }
 
+/**
+ * U+0000 in a key, a bucket name or a query parameter (a prefix, a marker, …). PostgreSQL cannot
+ * store it in text and XML 1.0 cannot carry it in a listing, so it is refused on every database
+ * alike, before anything is read or stored (inferred: S3's guidelines only warn about control
+ * characters in keys).
+ */
+export function nulRefused(argument: string): S3Error {
+  return new S3Error(400, 'InvalidArgument', 'Object keys, bucket names and request parameters must not contain the NUL character (U+0000).', {
+    ArgumentName: argument,
+  });
+}
+
 export function checkKey(key: string): void {
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES) {
     throw new S3Error(400, 'KeyTooLongError', 'Your key is too long', {

@@ -23,7 +23,7 @@ import {
   type S3Reply,
 } from './common.js';
 import { ContentGone, segmentsFor, type StoredContent } from './content.js';
-import { checkKey, etagMatches, httpDate, isoDate, MAX_KEY_BYTES, parseHttpDate } from './names.js';
+import { checkKey, etagMatches, httpDate, isoDate, MAX_KEY_BYTES, nulRefused, parseHttpDate } from './names.js';
 import { BucketGone, newVersionId, type ObjectRow, type StoredObject } from './repository.js';
 import { auditResource } from '../../store/audit.js';
 import { listOf, malformedXml, parseXml, textOf, type XmlNode } from './xml.js';
@@ -361,6 +361,7 @@ export function parseCopySource(value: string): CopySource {
   } catch {
     throw invalidArgument('Invalid copy source encoding', 'x-amz-copy-source', value);
   }
+  if (s.includes('\u0000')) throw nulRefused('x-amz-copy-source');
   if (s.startsWith('/')) s = s.slice(1);
   const i = s.indexOf('/');
   if (i <= 0 || i === s.length - 1) throw invalidArgument('Invalid copy source object key', 'x-amz-copy-source', value);
