@@ -19,18 +19,16 @@ import { Value } from '@sinclair/typebox/value';
 import { sql } from 'kysely';
 import {
   allOperations,
-  bceAuthorization,
   CfsClient,
   DataFlowClient,
   DatafenceClient,
-  formatBceTimestamp,
   ncpSignHeaders,
-  parseBceQuery,
   uriEncode,
   type OperationDef,
   type ServiceName,
 } from '@stockade/sdk';
 import { SERVICES } from '../../src/services/index.js';
+import { bceRawHeaders } from '../helpers/bce.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { boxInfo, infraOf, newestBox, runTasks } from '../helpers/datafence.js';
 
@@ -447,27 +445,7 @@ function signedHeaders(service: ServiceName, method: string, target: string): Re
   if (service !== 'cfs') {
     return ncpSignHeaders({ method, requestTarget: target, accessKey: srv.accessKeyId, secretKey: srv.secretAccessKey });
   }
-  const qi = target.indexOf('?');
-  const rawPath = qi < 0 ? target : target.slice(0, qi);
-  let path = rawPath;
-  try {
-    path = decodeURIComponent(rawPath);
-  } catch {
-    // The server answers InvalidURI before it looks at the signature.
-  }
-  const host = `127.0.0.1:${port}`;
-  const date = formatBceTimestamp(new Date());
-  const authorization = bceAuthorization({
-    method,
-    path,
-    query: parseBceQuery(qi < 0 ? '' : target.slice(qi + 1)),
-    headers: { host, 'x-bce-date': date },
-    accessKeyId: srv.accessKeyId,
-    secretAccessKey: srv.secretAccessKey,
-    timestamp: date,
-    signedHeaders: ['host', 'x-bce-date'],
-  });
-  return { 'x-bce-date': date, authorization };
+  return bceRawHeaders(`127.0.0.1:${port}`, srv.creds, method, target);
 }
 
 function send(service: ServiceName, v: Variant): Promise<Answer> {

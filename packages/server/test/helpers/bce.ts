@@ -57,35 +57,42 @@ export function bceCaller(url: string, key: { accessKeyId: string; secretAccessK
 }
 
 /**
+ * The signing headers of a request Baidu's signer would rewrite: `target` (path and query) is
+ * signed as the server verifies it, over the decoded path, whatever escapes it holds on the wire.
+ */
+export function bceRawHeaders(host: string, key: { accessKeyId: string; secretAccessKey: string }, method: string, target: string): Record<string, string> {
+  const qi = target.indexOf('?');
+  const rawPath = qi < 0 ? target : target.slice(0, qi);
+  let path = rawPath;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    // not decodable: the server refuses it before it looks at the signature
+  }
+  const date = formatBceTimestamp(new Date());
+  const authorization = bceAuthorization({
+    method,
+    path,
+    query: parseBceQuery(qi < 0 ? '' : target.slice(qi + 1)),
+    headers: { host, 'x-bce-date': date },
+    accessKeyId: key.accessKeyId,
+    secretAccessKey: key.secretAccessKey,
+    timestamp: date,
+    signedHeaders: ['host', 'x-bce-date'],
+  });
+  return { 'x-bce-date': date, authorization };
+}
+
+/**
  * A caller for requests Baidu's signer would rewrite: `target` (path and query) goes on the wire
- * exactly as written (percent-escapes kept, `%00`, undecodable ones), signed by the SDK's signer
- * over the decoded path the server verifies; `body` is sent as these bytes.
+ * exactly as written (percent-escapes kept, `%00`, undecodable ones); `body` is sent as these bytes.
  */
 export function bceRawCaller(url: string, key: { accessKeyId: string; secretAccessKey: string }) {
   const host = new URL(url).host;
   return async (method: string, target: string, body?: string | Uint8Array): Promise<BceAnswer> => {
-    const qi = target.indexOf('?');
-    const rawPath = qi < 0 ? target : target.slice(0, qi);
-    let path = rawPath;
-    try {
-      path = decodeURIComponent(rawPath);
-    } catch {
-      // not decodable: the server refuses it before it looks at the signature
-    }
-    const date = formatBceTimestamp(new Date());
-    const authorization = bceAuthorization({
-      method,
-      path,
-      query: parseBceQuery(qi < 0 ? '' : target.slice(qi + 1)),
-      headers: { host, 'x-bce-date': date },
-      accessKeyId: key.accessKeyId,
-      secretAccessKey: key.secretAccessKey,
-      timestamp: date,
-      signedHeaders: ['host', 'x-bce-date'],
-    });
     const res = await fetch(url + target, {
       method,
-      headers: { 'x-bce-date': date, authorization, 'content-type': 'application/json; charset=utf-8' },
+      headers: { ...bceRawHeaders(host, key, method, target), 'content-type': 'application/json; charset=utf-8' },
       ...(body !== undefined ? { body } : {}),
     });
     const text = await res.text();
