@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import http from 'node:http';
+import path from 'node:path';
 import {
   S3Client,
   AbortMultipartUploadCommand,
@@ -32,6 +33,10 @@ import {
   UploadPartCommand,
   UploadPartCopyCommand,
   type GetObjectCommandInput,
+  type PutObjectCommandInput,
+  type ServerSideEncryption,
+  type StorageClass,
+  type TaggingDirective,
   type GetObjectCommandOutput,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
@@ -40,7 +45,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { HttpRequest } from '@smithy/protocol-http';
 import { Hash } from '@smithy/hash-node';
 import { DatafenceClient } from '@stockade/sdk';
-import { rejectsS3 } from '../helpers/s3.js';
+import { filesUnder, rejectsS3 } from '../helpers/s3.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { SMALL_READ_BYTES } from '../../src/services/s3/content.js';
 import { S3Repository } from '../../src/services/s3/repository.js';
@@ -489,6 +494,61 @@ describe('objects', () => {
     assert.deepEqual((listed.Contents ?? []).map((o) => o.Key), ['nul-source']);
   });
 
+  test('a versionId other than null is 400 InvalidArgument: DeleteObject deletes nothing, GetObject and HeadObject read nothing', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'versioned', Body: 'keep me' }));
+    await rejectsS3(s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'versioned', VersionId: 'not-a-version' })), 400, 'InvalidArgument');
+    await rejectsS3(s3.send(new GetObjectCommand({ Bucket: b, Key: 'versioned', VersionId: 'not-a-version' })), 400, 'InvalidArgument');
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'versioned', VersionId: 'not-a-version' })), 400);
+    const batch = await s3.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'versioned', VersionId: 'not-a-version' }] } }));
+    assert.deepEqual(batch.Errors?.map((e) => [e.Key, e.VersionId, e.Code]), [['versioned', 'not-a-version', 'NoSuchVersion']]);
+    assert.equal(batch.Deleted, undefined);
+    // `null`, the version id of every object in an unversioned bucket, names the object.
+    assert.equal((await getBytes({ Bucket: b, Key: 'versioned', VersionId: 'null' })).body.toString(), 'keep me');
+    await s3.send(new DeleteObjectCommand({ Bucket: b, Key: 'versioned', VersionId: 'null' }));
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'versioned' })), 404);
+  });
+
+  test('storage class, server-side encryption and tags S3 refuses are refused before anything is stored', async () => {
+    const blobsDir = path.join(srv.app.ctx.config.dataDir, 'blobs');
+    const files = (await filesUnder(blobsDir)).length;
+    const put = (extra: Partial<PutObjectCommandInput>) => s3.send(new PutObjectCommand({ Bucket: b, Key: 'options', Body: 'x', ...extra }));
+    await rejectsS3(put({ StorageClass: 'HOSTILE' as StorageClass }), 400, 'InvalidStorageClass');
+    await rejectsS3(put({ ServerSideEncryption: 'rot13' as ServerSideEncryption }), 400, 'InvalidArgument');
+    await rejectsS3(put({ Tagging: '%zz=1' }), 400, 'InvalidArgument');
+    await rejectsS3(put({ Tagging: 'a=1&a=2' }), 400, 'InvalidArgument');
+    await rejectsS3(put({ Tagging: 'a=1&=2' }), 400, 'InvalidTag');
+    await rejectsS3(put({ Tagging: `${'k'.repeat(129)}=v` }), 400, 'InvalidTag');
+    await rejectsS3(put({ Tagging: `k=${'v'.repeat(257)}` }), 400, 'InvalidTag');
+    await rejectsS3(put({ Tagging: Array.from({ length: 11 }, (_, i) => `k${i}=v`).join('&') }), 400, 'BadRequest');
+    await rejectsS3(s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'options', StorageClass: 'HOSTILE' as StorageClass })), 400, 'InvalidStorageClass');
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'options-src', Body: 'src' }));
+    const afterSource = (await filesUnder(blobsDir)).length;
+    await rejectsS3(
+      s3.send(new CopyObjectCommand({ Bucket: b, Key: 'options', CopySource: `${b}/options-src`, TaggingDirective: 'MERGE' as TaggingDirective })),
+      400,
+      'InvalidArgument',
+    );
+    await rejectsS3(s3.send(new CopyObjectCommand({ Bucket: b, Key: 'options', CopySource: `${b}/options-src`, StorageClass: 'HOSTILE' as StorageClass })), 400, 'InvalidStorageClass');
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'options' })), 404);
+    assert.equal(afterSource, files + 1);
+    assert.equal((await filesUnder(blobsDir)).length, afterSource);
+    // What S3 takes is taken (the objects here are all STANDARD; tags are not kept).
+    await put({ StorageClass: 'STANDARD', ServerSideEncryption: 'AES256', Tagging: 'team=data&note=a%20b' });
+  });
+
+  test('CopyObject with REPLACE metadata over 2 KB is MetadataTooLarge and leaves no copied content behind', async () => {
+    const blobsDir = path.join(srv.app.ctx.config.dataDir, 'blobs');
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'meta-src', Body: 'source bytes' }));
+    const files = (await filesUnder(blobsDir)).length;
+    await rejectsS3(
+      s3.send(new CopyObjectCommand({ Bucket: b, Key: 'meta-copy', CopySource: `${b}/meta-src`, MetadataDirective: 'REPLACE', Metadata: { big: 'm'.repeat(2100) } })),
+      400,
+      'MetadataTooLarge',
+    );
+    await rejectsS3(s3.send(new HeadObjectCommand({ Bucket: b, Key: 'meta-copy' })), 404);
+    assert.equal((await filesUnder(blobsDir)).length, files);
+  });
+
   test('conditional GET/HEAD: If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since', async () => {
     const put = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'cond', Body: 'conditional' }));
     const etag = put.ETag!;
@@ -579,6 +639,21 @@ describe('objects', () => {
     assert.equal(codeOf(malformed.body), 'MalformedXML');
     const listed = await s3.send(new ListObjectsV2Command({ Bucket: b, Prefix: 'd/' }));
     assert.equal(listed.KeyCount, 0);
+  });
+
+  test('DeleteObjects: a body that is not UTF-8 or a Quiet that is not a boolean is MalformedXML, and nothing is deleted', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'utf8-keep', Body: 'keep me' }));
+    const bad = Buffer.concat([Buffer.from('<Delete><Quiet>true'), Buffer.from([0xc3, 0x28, 0xff]), Buffer.from('</Quiet><Object><Key>utf8-keep</Key></Object></Delete>')]);
+    const notUtf8 = await raw('POST', `/${b}`, { query: { delete: '' }, body: bad });
+    assert.equal(notUtf8.status, 400, notUtf8.body);
+    assert.equal(codeOf(notUtf8.body), 'MalformedXML');
+    const inKey = Buffer.concat([Buffer.from('<Delete><Object><Key>utf8-keep'), Buffer.from([0xff]), Buffer.from('</Key></Object></Delete>')]);
+    assert.equal(codeOf((await raw('POST', `/${b}`, { query: { delete: '' }, body: inKey })).body), 'MalformedXML');
+    for (const quiet of ['yes', 'true<![CDATA[</x>]]>', '']) {
+      const res = await raw('POST', `/${b}`, { query: { delete: '' }, body: `<Delete><Quiet>${quiet}</Quiet><Object><Key>utf8-keep</Key></Object></Delete>` });
+      assert.equal(codeOf(res.body), 'MalformedXML', quiet);
+    }
+    assert.equal((await getBytes({ Bucket: b, Key: 'utf8-keep' })).body.toString(), 'keep me');
   });
 
   test('DeleteObjects refuses a key with a character XML 1.0 forbids (&#0;) instead of deleting another key', async () => {
@@ -768,6 +843,23 @@ describe('listing', () => {
     const second = await s3.send(new ListObjectsCommand({ Bucket: b, Marker: first.Contents[999]!.Key }));
     assert.equal(second.Contents?.[0]?.Key, keys[1000]);
     assert.equal(second.Contents?.[0]?.Owner?.ID, srv.accountId);
+  });
+
+  test('continuation tokens this server did not issue, and numbers beyond 32 bits, are 400 InvalidArgument on every database', async () => {
+    const b = await newBucket('tokens');
+    for (const token of ['AAAA', Buffer.from('1:a\u0000b').toString('base64url'), 'not*a*token', Buffer.from('garbage').toString('base64url')]) {
+      await rejectsS3(s3.send(new ListObjectsV2Command({ Bucket: b, ContinuationToken: token })), 400, 'InvalidArgument');
+      // A ListBuckets token is the last bucket name listed: one that decodes to a bucket name is taken.
+      if (token !== Buffer.from('garbage').toString('base64url')) {
+        await rejectsS3(s3.send(new ListBucketsCommand({ ContinuationToken: token, MaxBuckets: 1 })), 400, 'InvalidArgument');
+      }
+    }
+    await rejectsS3(s3.send(new ListObjectsV2Command({ Bucket: b, MaxKeys: 2 ** 31 })), 400, 'InvalidArgument');
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'k' }));
+    await rejectsS3(s3.send(new ListPartsCommand({ Bucket: b, Key: 'k', UploadId, PartNumberMarker: '99999999999999999999' })), 400, 'InvalidArgument');
+    await rejectsS3(s3.send(new ListPartsCommand({ Bucket: b, Key: 'k', UploadId, MaxParts: 2 ** 31 })), 400, 'InvalidArgument');
+    assert.deepEqual((await s3.send(new ListPartsCommand({ Bucket: b, Key: 'k', UploadId, PartNumberMarker: '2147483647' }))).Parts ?? [], []);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: b, Key: 'k', UploadId }));
   });
 
   test('encoding-type=url encodes keys', async () => {

@@ -1,7 +1,7 @@
 /** Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation. */
 import { S3Error } from './auth.js';
 import { accessDenied, intParam, invalidArgument, noSuchBucket, ownedBucket, readSmallBody, XML_TYPE, xmlReply, type S3Handler } from './common.js';
-import { checkBucketName, isoDate } from './names.js';
+import { checkBucketName, isoDate, isValidBucketName } from './names.js';
 import { esc, parseXml, S3_NS, textOf, XML_DECL, type XmlNode } from './xml.js';
 
 /** The region buckets are created in when the request names none. */
@@ -17,8 +17,13 @@ export const listBuckets: S3Handler = async (call) => {
   const token = call.query.get('continuation-token');
   let after: string | undefined;
   if (token !== undefined && token !== '') {
-    after = Buffer.from(token, 'base64url').toString('utf8');
-    if (!after) throw invalidArgument('The continuation token provided is incorrect', 'continuation-token', token);
+    // The token is the last bucket name of the previous page: anything else is refused, not
+    // looked up (a NUL in it cannot even be a PostgreSQL parameter).
+    const decoded = Buffer.from(token, 'base64url');
+    after = decoded.toString('utf8');
+    if (decoded.toString('base64url') !== token || !isValidBucketName(after)) {
+      throw invalidArgument('The continuation token provided is incorrect', 'continuation-token', token);
+    }
   }
   const rows = (await call.repo.listBuckets(accountId, { prefix, after })).filter((b) => b.name.startsWith(prefix));
   const page = max === undefined ? rows : rows.slice(0, max);
@@ -37,7 +42,7 @@ export const createBucket: S3Handler = async (call) => {
   let region = DEFAULT_REGION;
   const body = await readSmallBody(call, 64 * 1024);
   if (body.length > 0) {
-    const doc = parseXml(body.toString('utf8'), 'CreateBucketConfiguration');
+    const doc = parseXml(body, 'CreateBucketConfiguration');
     const lc = textOf(doc, 'LocationConstraint');
     if (lc !== undefined && lc !== '') {
       if (!/^[a-z0-9-]{1,64}$/.test(lc)) {

@@ -281,6 +281,63 @@ export function objectHeadersOf(call: S3Call): { headers: Record<string, string>
   return { headers, metadata };
 }
 
+const STORAGE_CLASSES = new Set([
+  'STANDARD', 'REDUCED_REDUNDANCY', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER', 'DEEP_ARCHIVE', 'OUTPOSTS',
+  'GLACIER_IR', 'SNOW', 'EXPRESS_ONEZONE',
+]);
+const SSE_METHODS = new Set(['AES256', 'aws:kms', 'aws:kms:dsse']);
+const MAX_OBJECT_TAGS = 10;
+
+/**
+ * Options of a new object S3 validates before it takes the request (PutObject,
+ * CreateMultipartUpload, CopyObject): the storage class, the server-side encryption method and
+ * the `x-amz-tagging` set (URL-encoded `key=value` pairs, at most 10, keys 1–128 and values up to
+ * 256 characters, no key twice). Every object here is STANDARD storage; tags are not kept.
+ */
+export function checkObjectOptions(call: S3Call): void {
+  const storageClass = call.header('x-amz-storage-class');
+  if (storageClass !== undefined && !STORAGE_CLASSES.has(storageClass)) {
+    throw new S3Error(400, 'InvalidStorageClass', 'The storage class you specified is not valid', { StorageClassRequested: storageClass });
+  }
+  const sse = call.header('x-amz-server-side-encryption');
+  if (sse !== undefined && !SSE_METHODS.has(sse)) {
+    throw invalidArgument('The encryption method specified is not supported', 'x-amz-server-side-encryption', sse);
+  }
+  if (call.op === 'CopyObject') {
+    const directive = call.header('x-amz-tagging-directive');
+    if (directive !== undefined && directive !== 'COPY' && directive !== 'REPLACE') {
+      throw invalidArgument('Unknown tagging directive.', 'x-amz-tagging-directive', directive);
+    }
+  }
+  const tagging = call.header('x-amz-tagging');
+  if (tagging === undefined || tagging === '') return;
+  const malformed = () =>
+    invalidArgument(
+      "The header 'x-amz-tagging' shall be encoded as UTF-8 then URLEncoded URL query parameters without tag name duplicates.",
+      'x-amz-tagging',
+      tagging,
+    );
+  const invalidTag = (message: string) => new S3Error(400, 'InvalidTag', message);
+  const keys = new Set<string>();
+  for (const pair of tagging.split('&')) {
+    const eq = pair.indexOf('=');
+    let key: string;
+    let value: string;
+    try {
+      key = decodeURIComponent((eq < 0 ? pair : pair.slice(0, eq)).replace(/\+/g, ' '));
+      value = decodeURIComponent((eq < 0 ? '' : pair.slice(eq + 1)).replace(/\+/g, ' '));
+    } catch {
+      throw malformed();
+    }
+    if (keys.has(key)) throw malformed();
+    keys.add(key);
+    if (key === '') throw invalidTag('The TagKey you have provided is invalid');
+    if ([...key].length > 128) throw invalidTag('The TagKey you have provided is too long, max 128');
+    if ([...value].length > 256) throw invalidTag('The TagValue you have provided is too long, max 256');
+  }
+  if (keys.size > MAX_OBJECT_TAGS) throw new S3Error(400, 'BadRequest', 'Object tags cannot be greater than 10');
+}
+
 export function parseJsonRecord(text: string): Record<string, string> {
   return JSON.parse(text) as Record<string, string>;
 }
@@ -289,7 +346,8 @@ export function parseJsonRecord(text: string): Record<string, string> {
 export function intParam(call: S3Call, name: string, dflt: number, max?: number): number {
   const v = call.query.get(name);
   if (v === undefined || v === '') return dflt;
-  if (!/^\d+$/.test(v)) throw invalidArgument(`Provided ${name} not an integer or within integer range`, name, v);
+  // S3 reads these as 32-bit integers: a larger number is refused as one that is not a number.
+  if (!/^\d+$/.test(v) || Number(v) > 2_147_483_647) throw invalidArgument(`Provided ${name} not an integer or within integer range`, name, v);
   const n = Number(v);
   return max === undefined ? n : Math.min(n, max);
 }

@@ -143,10 +143,13 @@ export const listObjectsV2: S3Handler = async (call) => {
   let marker: string | undefined;
   if (token !== undefined) {
     const decoded = Buffer.from(token, 'base64url');
-    if (token === '' || decoded.toString('base64url') !== token || !decoded.toString('utf8').startsWith('1:')) {
+    const text = decoded.toString('utf8');
+    // Only a token this server issued: `1:` and a key (never a NUL, which no key holds and a
+    // PostgreSQL parameter cannot carry).
+    if (token === '' || decoded.toString('base64url') !== token || !text.startsWith('1:') || text.includes('\u0000')) {
       throw invalidArgument('The continuation token provided is incorrect', 'continuation-token', token);
     }
-    marker = decoded.toString('utf8').slice(2);
+    marker = text.slice(2);
   } else if (startAfter) {
     marker = startAfter;
   }

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { S3Error } from './auth.js';
 import { CHECKSUM_ALGORITHMS, checksumOf, isChecksumAlgorithm, type ChecksumAlgorithm } from './checksums.js';
 import {
+  checkObjectOptions,
   checksumElements,
   checksumHeaders,
   intParam,
@@ -55,6 +56,7 @@ export const createMultipartUpload: S3Handler = async (call) => {
   await ownedBucket(call);
   checkKey(call.key);
   const { headers, metadata } = objectHeadersOf(call);
+  checkObjectOptions(call);
   const algorithm = call.header('x-amz-checksum-algorithm')?.toLowerCase() ?? null;
   if (algorithm !== null && !isChecksumAlgorithm(algorithm)) {
     throw invalidArgument(`Checksum algorithm ${algorithm.toUpperCase()} is not supported.`, 'x-amz-checksum-algorithm', algorithm);
@@ -160,8 +162,8 @@ interface RequestedPart {
   checksums: Record<string, string>;
 }
 
-function parseCompleteBody(text: string): RequestedPart[] {
-  const doc = parseXml(text, 'CompleteMultipartUpload');
+function parseCompleteBody(body: Buffer): RequestedPart[] {
+  const doc = parseXml(body, 'CompleteMultipartUpload');
   const parts = listOf(doc, 'Part').map((p) => {
     const num = textOf(p, 'PartNumber')?.trim() ?? '';
     const etag = textOf(p, 'ETag');
@@ -180,7 +182,7 @@ function parseCompleteBody(text: string): RequestedPart[] {
 export const completeMultipartUpload: S3Handler = async (call) => {
   await ownedBucket(call);
   const first = await theUpload(call);
-  const requested = parseCompleteBody((await readSmallBody(call, 16 * 1024 * 1024)).toString('utf8'));
+  const requested = parseCompleteBody(await readSmallBody(call, 16 * 1024 * 1024));
   const now = call.app.clock.now();
   let result;
   try {

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { S3Error } from './auth.js';
 import { isChecksumAlgorithm, type ChecksumAlgorithm } from './checksums.js';
 import {
+  checkObjectOptions,
   checkOwned,
   checksumElements,
   checksumHeaders,
@@ -84,6 +85,7 @@ export const putObject: S3Handler = async (call) => {
   await ownedBucket(call);
   checkKey(call.key);
   const { headers, metadata } = objectHeadersOf(call);
+  checkObjectOptions(call);
   const check = putConditions(call);
   const algorithms = requestedChecksums(call);
   const stored = await storeBody(call, algorithms);
@@ -209,7 +211,18 @@ const RESPONSE_OVERRIDES: Record<string, string> = {
 /** How often a GET re-reads an object whose content an overwrite deleted under it. */
 const READ_ATTEMPTS = 5;
 
+/**
+ * `versionId`: buckets here are never versioned, so an object's only version is `null`; any other
+ * id is refused as S3 refuses an id it did not issue (400 InvalidArgument), before anything is
+ * read or deleted (a DELETE naming a version must not delete the current object).
+ */
+function checkVersionId(call: S3Call): void {
+  const v = call.query.get('versionId');
+  if (v !== undefined && v !== 'null') throw invalidArgument('Invalid version id specified', 'versionId', v);
+}
+
 async function readObject(call: S3Call, head: boolean): Promise<S3Reply> {
+  checkVersionId(call);
   for (let attempt = 1; ; attempt++) {
     const found = await call.repo.getBucketAndObject(call.bucket, call.key);
     if (attempt === 1) {
@@ -307,6 +320,7 @@ export const headObject: S3Handler = (call) => readObject(call, true);
 export const deleteObject: S3Handler = async (call) => {
   await ownedBucket(call);
   checkKey(call.key);
+  checkVersionId(call);
   const ids = await call.repo.deleteObject(call.bucket, call.key);
   await call.content.discard(ids);
   return { status: 204, headers: {} };
@@ -317,8 +331,11 @@ const MAX_DELETE_KEYS = 1000;
 export const deleteObjects: S3Handler = async (call) => {
   await ownedBucket(call);
   const body = await readSmallBody(call);
-  const doc = parseXml(body.toString('utf8'), 'Delete');
-  const quiet = (textOf(doc, 'Quiet') ?? 'false').trim().toLowerCase() === 'true';
+  const doc = parseXml(body, 'Delete');
+  // xs:boolean, as S3's schema has it: anything else is MalformedXML.
+  const quietText = (textOf(doc, 'Quiet') ?? 'false').trim().toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(quietText)) throw malformedXml();
+  const quiet = quietText === 'true' || quietText === '1';
   const objects = listOf(doc, 'Object');
   if (objects.length === 0 || objects.length > MAX_DELETE_KEYS) throw malformedXml();
   const deleted: XmlNode[] = [];
@@ -327,7 +344,11 @@ export const deleteObjects: S3Handler = async (call) => {
   for (const o of objects) {
     const key = textOf(o, 'Key');
     if (key === undefined) throw malformedXml();
-    if (key === '') errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Invalid key' });
+    const version = textOf(o, 'VersionId');
+    // Only the `null` version exists (checkVersionId): another names nothing and deletes nothing.
+    if (version !== undefined && version !== 'null') {
+      errors.push({ Key: key, VersionId: version, Code: 'NoSuchVersion', Message: 'The specified version does not exist.' });
+    } else if (key === '') errors.push({ Key: key, Code: 'InvalidArgument', Message: 'Invalid key' });
     else if (Buffer.byteLength(key) > MAX_KEY_BYTES) errors.push({ Key: key, Code: 'KeyTooLongError', Message: 'Your key is too long' });
     else valid.push(key);
   }
@@ -435,6 +456,9 @@ export const copyObject: S3Handler = async (call) => {
   if (directive !== 'COPY' && directive !== 'REPLACE') {
     throw invalidArgument('Unknown metadata directive.', 'x-amz-metadata-directive', directive);
   }
+  // The new headers and metadata are checked before any content is copied.
+  const replaced = directive === 'REPLACE' ? objectHeadersOf(call) : undefined;
+  checkObjectOptions(call);
   const { src, obj } = await loadCopySource(call);
   if (src.bucket === call.bucket && src.key === call.key && directive === 'COPY' && !call.header('x-amz-checksum-algorithm')) {
     throw new S3Error(
@@ -450,13 +474,9 @@ export const copyObject: S3Handler = async (call) => {
   const srcAlgorithms = Object.keys(parseJsonRecord(obj.row.checksums)).filter(isChecksumAlgorithm);
   const algorithms: ChecksumAlgorithm[] = requested !== undefined ? [requested] : srcAlgorithms;
   const { stored, source } = await copyContent(call, src, obj, null, algorithms);
-  const meta =
-    directive === 'REPLACE'
-      ? (() => {
-          const m = objectHeadersOf(call);
-          return { headers: JSON.stringify(m.headers), metadata: JSON.stringify(m.metadata) };
-        })()
-      : { headers: source.row.headers, metadata: source.row.metadata };
+  const meta = replaced
+    ? { headers: JSON.stringify(replaced.headers), metadata: JSON.stringify(replaced.metadata) }
+    : { headers: source.row.headers, metadata: source.row.metadata };
   const checksums = stored.checksums as Record<string, string>;
   const type = Object.keys(checksums).length ? 'FULL_OBJECT' : null;
   const row = await commitObject(call, stored, {

@@ -134,12 +134,24 @@ const parser = new XMLParser({
   isArray: (name) => name === 'Part' || name === 'Object',
 });
 
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 /**
- * Parses a request document; its root element must be `root`. A document with a character XML
- * 1.0 forbids, a bad reference or a DOCTYPE is MalformedXML. Line ends are normalised to `\n`
- * (XML 1.0 §2.11); a carriage return in a value must be written `&#13;`, as the SDKs do.
+ * Parses a request document; its root element must be `root`. A document that is not UTF-8, has
+ * a character XML 1.0 forbids, a bad reference or a DOCTYPE is MalformedXML (bytes that do not
+ * decode are not read as U+FFFD: a key is never read as another key). Line ends are normalised to
+ * `\n` (XML 1.0 §2.11); a carriage return in a value must be written `&#13;`, as the SDKs do.
  */
-export function parseXml(text: string, root: string): Record<string, unknown> {
+export function parseXml(body: string | Uint8Array, root: string): Record<string, unknown> {
+  let text: string;
+  if (typeof body === 'string') text = body;
+  else {
+    try {
+      text = UTF8.decode(body);
+    } catch {
+      throw malformedXml();
+    }
+  }
   if (FORBIDDEN_CHAR.test(text) || /<!DOCTYPE/i.test(text)) throw malformedXml();
   text = text.replace(/\r\n?/g, '\n');
   if (XMLValidator.validate(text) !== true) throw malformedXml();
