@@ -6,6 +6,13 @@ import { useState } from 'preact/hooks';
 import { ActionButton, ErrorNote, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
 
 const LIVE_MS = 3000;
+/** Files per import or export request (docs/datafence.md: `sourceFilePathList`, at most 10). */
+const MAX_FILES = 10;
+
+/** The non-empty lines of a list field: one file per line. */
+function fileLines(text: string): string[] {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+}
 /** Export states a cancel is accepted in (docs/datafence.md: before a decision). */
 const CANCELLABLE = new Set(['INITIALIZED', 'UPLOADING', 'UPLOADED']);
 
@@ -86,7 +93,7 @@ function BoxTransfers(props: { fenceId: number; boxId: number; exportPath: strin
             clients.datafence.createFileImport({
               ...box,
               sourceBucketName: f.bucket,
-              sourceFilePathList: [f.path],
+              sourceFilePathList: f.paths,
               targetNasInstanceNo: Number(f.nas),
               description: f.description,
             })
@@ -115,7 +122,7 @@ function BoxTransfers(props: { fenceId: number; boxId: number; exportPath: strin
                   <td>
                     {r.statusCode === 'IMPORTED' ? (
                       // The file lands on the NAS as `{fileId}_{last segment of the key}` (docs/datafence.md).
-                      <button type="button" class="outline" onClick={() => props.setExportPath(`${r.fileId}_${r.sourceFilePath.split('/').pop() ?? ''}`)}>
+                      <button type="button" class="outline" onClick={() => props.setExportPath(addLine(props.exportPath, `${r.fileId}_${r.sourceFilePath.split('/').pop() ?? ''}`))}>
                         {t('imports.exportThis')}
                       </button>
                     ) : null}
@@ -138,7 +145,7 @@ function BoxTransfers(props: { fenceId: number; boxId: number; exportPath: strin
             clients.datafence.createFileExport({
               ...box,
               sourceNasInstanceNo: Number(f.nas),
-              sourceFilePathList: [f.path],
+              sourceFilePathList: f.paths,
               targetBucketName: f.bucket,
               fileDescription: f.fileDescription,
               exportPurpose: f.purpose,
@@ -193,9 +200,15 @@ function BoxTransfers(props: { fenceId: number; boxId: number; exportPath: strin
   );
 }
 
+/** The list with `line` added at its end, unless it holds it already. */
+function addLine(text: string, line: string): string {
+  const lines = fileLines(text);
+  return lines.includes(line) ? lines.join('\n') : [...lines, line].join('\n');
+}
+
 interface TransferFields {
   bucket: string;
-  path: string;
+  paths: string[];
   nas: string;
   description: string;
   fileDescription: string;
@@ -213,23 +226,38 @@ function TransferForm(props: {
   onDone: (message: string) => void;
 }) {
   const t = useT();
-  const [f, setF] = useState<Omit<TransferFields, 'path'>>({ bucket: '', nas: '', description: '', fileDescription: '', purpose: '' });
+  const [f, setF] = useState<Omit<TransferFields, 'paths'>>({ bucket: '', nas: '', description: '', fileDescription: '', purpose: '' });
   const [ownPath, setOwnPath] = useState('');
   const path = props.path ?? ownPath;
   const setPath = props.setPath ?? setOwnPath;
+  const [touched, setTouched] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(null);
   const bucket = f.bucket || props.buckets[0] || '';
   const nas = f.nas || String(props.nas[0]?.instanceNo ?? '');
   const exp = props.kind === 'export';
   const set = (k: keyof typeof f) => (e: Event) => setF({ ...f, [k]: (e.currentTarget as HTMLInputElement).value });
+  const paths = fileLines(path);
+  // The operation table's rules (docs/datafence.md): 1–10 files, none named twice; an import's description 1–50
+  // characters, an export's 0–50; an export's file description and purpose 1–1000.
+  const bad = {
+    paths: paths.length < 1 || paths.length > MAX_FILES || new Set(paths).size !== paths.length,
+    description: (!exp && f.description.trim() === '') || f.description.length > 50,
+    fileDescription: exp && (f.fileDescription.trim() === '' || f.fileDescription.length > 1000),
+    purpose: exp && (f.purpose.trim() === '' || f.purpose.length > 1000),
+  };
+  const anyBad = Object.values(bad).some(Boolean);
+  const mark = (b: boolean) => (touched && b ? 'true' : undefined);
   const submit = (e: Event) => {
     e.preventDefault();
+    setTouched(true);
+    if (anyBad) return;
     setBusy(true);
     setError(null);
-    props.submit({ ...f, bucket, nas, path: path.trim() }).then(
+    props.submit({ ...f, bucket, nas, paths }).then(
       (r) => {
         setBusy(false);
+        setTouched(false);
         setPath('');
         props.onDone(r.message);
       },
@@ -240,56 +268,55 @@ function TransferForm(props: {
     );
   };
   const p = props.kind;
+  const nasSelect = (
+    <select name={`${p}-nas`} value={nas} onChange={set('nas')}>
+      {props.nas.map((n) => <option key={n.instanceNo} value={n.instanceNo}>{`${n.instanceName} (${n.instanceNo})`}</option>)}
+    </select>
+  );
+  const bucketSelect = (
+    <select name={`${p}-bucket`} value={bucket} onChange={set('bucket')}>
+      {props.buckets.map((b) => <option key={b} value={b}>{b}</option>)}
+    </select>
+  );
   return (
-    <form class="group" aria-labelledby={`${p}-form-title`} onSubmit={submit}>
+    <form class="group" noValidate aria-labelledby={`${p}-form-title`} onSubmit={submit}>
       <h3 id={`${p}-form-title`}>{t(exp ? 'exports.new' : 'imports.new')}</h3>
       <ErrorNote error={props.nasError} />
       <div class="inline-form">
         <label>
           {t(exp ? 'transfer.sourceNas' : 'transfer.sourceBucket')}
-          {exp ? (
-            <select name={`${p}-nas`} value={nas} onChange={set('nas')}>
-              {props.nas.map((n) => <option key={n.instanceNo} value={n.instanceNo}>{`${n.instanceName} (${n.instanceNo})`}</option>)}
-            </select>
-          ) : (
-            <select name={`${p}-bucket`} value={bucket} onChange={set('bucket')}>
-              {props.buckets.map((b) => <option key={b} value={b}>{b}</option>)}
-            </select>
-          )}
-        </label>
-        <label>
-          {t(exp ? 'transfer.nasFile' : 'transfer.objectKey')}
-          <input name={`${p}-path`} required value={path} onInput={(e) => setPath(e.currentTarget.value)} />
+          {exp ? nasSelect : bucketSelect}
         </label>
         <label>
           {t(exp ? 'transfer.targetBucket' : 'transfer.targetNas')}
-          {exp ? (
-            <select name={`${p}-bucket`} value={bucket} onChange={set('bucket')}>
-              {props.buckets.map((b) => <option key={b} value={b}>{b}</option>)}
-            </select>
-          ) : (
-            <select name={`${p}-nas`} value={nas} onChange={set('nas')}>
-              {props.nas.map((n) => <option key={n.instanceNo} value={n.instanceNo}>{`${n.instanceName} (${n.instanceNo})`}</option>)}
-            </select>
-          )}
+          {exp ? bucketSelect : nasSelect}
         </label>
       </div>
+      <label>
+        {t(exp ? 'transfer.nasFiles' : 'transfer.objectKeys')}
+        <textarea name={`${p}-paths`} rows={3} value={path} aria-invalid={mark(bad.paths)} aria-describedby={`${p}-paths-help`} onInput={(e) => setPath(e.currentTarget.value)} />
+        <small id={`${p}-paths-help`}>{touched && bad.paths ? t('check.files') : t('transfer.filesHelp', { n: paths.length })}</small>
+      </label>
       {exp ? (
         <div class="inline-form">
           <label>
             {t('exports.fileDescription')}
-            <input name="export-file-description" required maxLength={1000} value={f.fileDescription} onInput={set('fileDescription')} />
+            <input name="export-file-description" maxLength={1000} value={f.fileDescription} aria-invalid={mark(bad.fileDescription)} onInput={set('fileDescription')} />
+            {touched && bad.fileDescription ? <small>{t('check.required')}</small> : null}
           </label>
           <label>
             {t('exports.purpose')}
-            <input name="export-purpose" required maxLength={1000} value={f.purpose} onInput={set('purpose')} />
+            <input name="export-purpose" maxLength={1000} value={f.purpose} aria-invalid={mark(bad.purpose)} onInput={set('purpose')} />
+            {touched && bad.purpose ? <small>{t('check.required')}</small> : null}
           </label>
         </div>
       ) : null}
       <label>
         {t('col.description')}
-        <input name={`${p}-description`} required={!exp} maxLength={50} value={f.description} onInput={set('description')} />
+        <input name={`${p}-description`} maxLength={50} value={f.description} aria-invalid={mark(bad.description)} onInput={set('description')} />
+        <small>{!exp && touched && f.description.trim() === '' ? t('check.required') : t('check.maxLength', { max: 50 })}</small>
       </label>
+      {touched && anyBad ? <p class="error" role="alert">{t('check.fix')}</p> : null}
       <ErrorNote error={error} />
       <button type="submit" aria-busy={busy} disabled={busy}>{t(exp ? 'exports.submit' : 'imports.submit')}</button>
     </form>

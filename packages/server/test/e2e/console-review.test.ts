@@ -98,7 +98,7 @@ test('an analyst imports and requests an export; a reviewer previews, checks the
   await checkPage(analyst, 'imports');
   await analyst.getByRole('button', { name: 'Export this file' }).click();
   const exp = analyst.locator('form[aria-labelledby="export-form-title"]');
-  const nasFile = await exp.getByLabel('File on the NAS').inputValue();
+  const nasFile = await exp.getByLabel('Files on the NAS').inputValue();
   assert.match(nasFile, /^\d+_result\.csv$/);
   await exp.locator('select[name="export-bucket"]').selectOption('c-out');
   await exp.getByLabel('File description').fill('scores per person');
