@@ -2,10 +2,12 @@
  * Data Flow (issue 12): jobs, a job's node graph drawn as a DAG (SVG, laid out here), its
  * executions with status and their logs (objects read through S3), the triggers with their next
  * due time (computed in the browser, KST), and the workflows and dashboard (./workflows.tsx).
+ * Jobs, triggers and workflows are created with ./dataflow-forms.tsx and deleted from their lists.
  */
 import { useState } from 'preact/hooks';
 import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
 import { DashboardPage, WorkflowList, WorkflowPage, formatKst, nextDueOf } from './workflows.js';
+import { CreateJob, CreateTrigger, useCanWriteDataflow } from './dataflow-forms.js';
 
 const LIVE_MS = 3000;
 const LOG_MAX_CHARS = 64 * 1024;
@@ -20,19 +22,22 @@ export function DataflowPage({ route }: { route: string[] }) {
 function Overview() {
   const t = useT();
   const { clients } = useApp();
+  const canWrite = useCanWriteDataflow();
   const jobs = useLoad(() => clients.dataflow.getJobs({ limit: 100 }), [clients], LIVE_MS * 2);
   const triggers = useLoad(() => clients.dataflow.getTriggers({ limit: 100 }), [clients]);
   const now = Date.now();
   return (
     <>
       <p><Link href="/console/dataflow/dashboard">{t('dataflow.dashboard')}</Link></p>
+      {canWrite ? null : <p id="dataflow-admin-only">{t('dataflow.adminOnly')}</p>}
       <Section title={t('dataflow.jobs')} id="jobs-title" actions={<button type="button" class="outline" onClick={jobs.reload}>{t('refresh')}</button>}>
         <ErrorNote error={jobs.error} />
         <Loading loading={jobs.loading && !jobs.data} />
+        {canWrite ? <CreateJob onCreated={jobs.reload} /> : null}
         {jobs.data && jobs.data.list.length === 0 ? <p>{t('none')}</p> : null}
         {jobs.data && jobs.data.list.length > 0 ? (
           <table id="jobs">
-            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.type')}</th><th scope="col">{t('col.status')}</th><th scope="col">{t('dataflow.lastRun')}</th><th scope="col">{t('dataflow.updated')}</th></tr></thead>
+            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.type')}</th><th scope="col">{t('col.status')}</th><th scope="col">{t('dataflow.lastRun')}</th><th scope="col">{t('dataflow.updated')}</th>{canWrite ? <th scope="col">{t('col.actions')}</th> : null}</tr></thead>
             <tbody>
               {jobs.data.list.map((j) => (
                 <tr key={j.jobId} data-job={j.jobId}>
@@ -41,6 +46,11 @@ function Overview() {
                   <td><StatusBadge code={j.status} /></td>
                   <td>{j.lastExecutionStatus ? <StatusBadge code={j.lastExecutionStatus} /> : '—'}<br /><small>{j.lastExecutionDate ?? ''}</small></td>
                   <td>{j.updatedDate}</td>
+                  {canWrite ? (
+                    <td>
+                      <ActionButton class="secondary outline" label={t('delete')} confirm={t('confirm.delete', { name: j.name })} run={() => clients.dataflow.deleteJob({ jobId: j.jobId })} onDone={jobs.reload} />
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
@@ -50,25 +60,31 @@ function Overview() {
       <Section title={t('dataflow.triggers')} id="triggers-title">
         <ErrorNote error={triggers.error} />
         <Loading loading={triggers.loading && !triggers.data} />
+        {canWrite ? <CreateTrigger onCreated={triggers.reload} /> : null}
         {triggers.data && triggers.data.list.length === 0 ? <p>{t('none')}</p> : null}
         {triggers.data && triggers.data.list.length > 0 ? (
           <table id="triggers">
-            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.type')}</th><th scope="col">{t('dataflow.rule')}</th><th scope="col">{t('dataflow.nextDue')}</th><th scope="col">{t('dataflow.updated')}</th></tr></thead>
+            <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.type')}</th><th scope="col">{t('dataflow.rule')}</th><th scope="col">{t('dataflow.nextDue')}</th><th scope="col">{t('dataflow.updated')}</th>{canWrite ? <th scope="col">{t('col.actions')}</th> : null}</tr></thead>
             <tbody>
               {triggers.data.list.map((tr) => (
-                <tr key={tr.triggerId}>
+                <tr key={tr.triggerId} data-trigger={tr.triggerId}>
                   <td>{tr.name}<br /><small>{tr.triggerId}</small></td>
                   <td>{tr.type}</td>
                   <td>{describeRule(tr.triggerRule)}</td>
                   <td data-next-due>{(() => { const due = tr.type === 'SCHEDULED' ? nextDueOf(tr.triggerRule, now) : null; return due === null ? '—' : formatKst(due); })()}</td>
                   <td>{tr.updatedDate}</td>
+                  {canWrite ? (
+                    <td>
+                      <ActionButton class="secondary outline" label={t('delete')} confirm={t('confirm.delete', { name: tr.name })} run={() => clients.dataflow.deleteTrigger({ triggerId: tr.triggerId })} onDone={triggers.reload} />
+                    </td>
+                  ) : null}
                 </tr>
               ))}
             </tbody>
           </table>
         ) : null}
       </Section>
-      <WorkflowList />
+      <WorkflowList jobs={jobs.data?.list ?? []} triggers={triggers.data?.list ?? []} />
     </>
   );
 }
@@ -124,7 +140,8 @@ const NODE_H = 48;
 const GAP_X = 60;
 const GAP_Y = 24;
 
-export function Dag({ nodes, label }: { nodes: GraphNode[]; label: string }) {
+/** `id` names the SVG (default `dag`); a page with more than one graph gives each its own. */
+export function Dag({ nodes, label, id = 'dag' }: { nodes: GraphNode[]; label: string; id?: string }) {
   const { pos, layers } = layout(nodes);
   const maxRow = Math.max(0, ...[...pos.values()].map((p) => p.y));
   const width = layers * (NODE_W + GAP_X) - GAP_X + 20;
@@ -135,9 +152,9 @@ export function Dag({ nodes, label }: { nodes: GraphNode[]; label: string }) {
   };
   return (
     <div class="overflow-auto" tabIndex={0} role="region" aria-label={label}>
-      <svg id="dag" class="dag" role="img" aria-label={label} width={width} height={height} viewBox={`0 0 ${width} ${height}`}>
+      <svg id={id} class="dag" role="img" aria-label={label} width={width} height={height} viewBox={`0 0 ${width} ${height}`}>
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
+          <marker id={`${id}-arrow`} viewBox="0 0 10 10" refX="10" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
             <path d="M 0 0 L 10 5 L 0 10 z" class="dag-arrow" />
           </marker>
         </defs>
@@ -150,7 +167,7 @@ export function Dag({ nodes, label }: { nodes: GraphNode[]; label: string }) {
             const x2 = b.x;
             const y2 = b.y + NODE_H / 2;
             const mid = (x1 + x2) / 2;
-            return <path key={`${p}-${n.id}`} class="dag-edge" data-edge={`${p}-${n.id}`} d={`M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`} marker-end="url(#arrow)" />;
+            return <path key={`${p}-${n.id}`} class="dag-edge" data-edge={`${p}-${n.id}`} d={`M ${x1} ${y1} C ${mid} ${y1}, ${mid} ${y2}, ${x2} ${y2}`} marker-end={`url(#${id}-arrow)`} />;
           }),
         )}
         {nodes.map((n) => {

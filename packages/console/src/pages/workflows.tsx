@@ -8,6 +8,7 @@ import { useState } from 'preact/hooks';
 import { isProblem, nextDue, parseRule, type ScheduleRule } from '@stockade/sdk';
 import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
 import { Dag } from './dataflow.js';
+import { CreateWorkflow, useCanWriteDataflow } from './dataflow-forms.js';
 
 const LIVE_MS = 3000;
 const KST_OFFSET_MS = 9 * 3600_000;
@@ -34,24 +35,32 @@ export function nextDueOf(rule: ScheduleRule, now = Date.now()): number | null {
   return nextDue(s, now);
 }
 
-export function WorkflowList() {
+/** The workflows, with the create form (over the page's jobs and triggers) and a delete action each. */
+export function WorkflowList(props: { jobs: Array<{ jobId: string; name: string }>; triggers: Array<{ triggerId: string; name: string; type: string }> }) {
   const t = useT();
   const { clients } = useApp();
+  const canWrite = useCanWriteDataflow();
   const flows = useLoad(() => clients.dataflow.getWorkflows({ limit: 100 }), [clients]);
   return (
     <Section title={t('dataflow.workflows')} id="workflows-title" actions={<button type="button" class="outline" onClick={flows.reload}>{t('refresh')}</button>}>
       <ErrorNote error={flows.error} />
       <Loading loading={flows.loading && !flows.data} />
+      {canWrite ? <CreateWorkflow jobs={props.jobs} triggers={props.triggers} onCreated={flows.reload} /> : null}
       {flows.data && flows.data.list.length === 0 ? <p>{t('none')}</p> : null}
       {flows.data && flows.data.list.length > 0 ? (
         <table id="workflows">
-          <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.ruleType')}</th><th scope="col">{t('dataflow.lastRun')}</th></tr></thead>
+          <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('dataflow.ruleType')}</th><th scope="col">{t('dataflow.lastRun')}</th>{canWrite ? <th scope="col">{t('col.actions')}</th> : null}</tr></thead>
           <tbody>
             {flows.data.list.map((w) => (
               <tr key={w.workflowId} data-workflow={w.workflowId}>
                 <td><Link href={`/console/dataflow/workflows/${encodeURIComponent(w.workflowId)}`}>{w.name}</Link><br /><small>{w.workflowId}</small></td>
                 <td>{w.triggerRuleType ?? '—'}</td>
                 <td>{w.lastExecutionDate ?? '—'}</td>
+                {canWrite ? (
+                  <td>
+                    <ActionButton class="secondary outline" label={t('delete')} confirm={t('confirm.delete', { name: w.name })} run={() => clients.dataflow.deleteWorkflow({ workflowId: w.workflowId })} onDone={flows.reload} />
+                  </td>
+                ) : null}
               </tr>
             ))}
           </tbody>
