@@ -7,20 +7,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { GetObjectCommand, HeadBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { DatafenceClient } from '@stockade/sdk';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { browserSkip, checkPage, launchBrowser, openConsole } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const PASSWORD = 'Passw0rd#2024';
-const ARTIFACTS = path.resolve('packages/server/dist/test-artifacts/console');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)`;
+const skip = browserSkip;
 
 let srv: TestServer;
 let browser: Browser;
@@ -30,33 +24,12 @@ before(async () => {
   // Boxes wait for a manual transition (the dev page advances them); one box per fence, so that
   // a second create-box is refused by the server.
   srv = await startTestServer('console_browser', { config: { transitions: 'box=manual', boxLimit: 1 } });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  await fsp.mkdir(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await srv?.close();
 });
-
-interface Watch {
-  requests: Array<{ url: string; headers: Record<string, string>; body: string | null }>;
-  problems: string[];
-}
-
-/**
- * axe-core on the page as it is now: no serious or critical violation (WCAG 2.x A/AA rules and
- * axe's best practices), and a screenshot kept as an artifact. axe is evaluated through the
- * DevTools protocol, so the page's CSP stays as it is.
- */
-async function checkPage(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(AXE);
-  const violations = await page.evaluate<Array<{ id: string; impact: string | null; help: string; nodes: string[] }>>(
-    `axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
-  );
-  const serious = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(serious, [], `${name}: serious accessibility violations`);
-}
 
 /** Runs due tasks (manual transitions included) through the dev profile's test control. */
 async function runTasks(): Promise<void> {
@@ -64,29 +37,9 @@ async function runTasks(): Promise<void> {
   assert.equal(res.status, 200);
 }
 
-async function open(k: { accessKeyId: string; secretAccessKey: string }): Promise<{ page: Page; watch: Watch }> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  const watch: Watch = { requests: [], problems: [] };
-  page.on('request', (r) => watch.requests.push({ url: r.url(), headers: r.headers(), body: r.postData() }));
-  page.on('console', (m) => {
-    // A failed request is recorded with its URL by the response handler below.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) watch.problems.push(`console: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 400) watch.problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
-  });
-  page.on('pageerror', (e) => watch.problems.push(`page error: ${e.message}`));
-  await page.goto(srv.url + '/console/');
-  await page.getByLabel('Access key ID').waitFor();
-  await checkPage(page, 'sign-in');
-  await page.getByLabel('Access key ID').fill(k.accessKeyId);
-  await page.getByLabel('Secret access key').fill(k.secretAccessKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#whoami').waitFor();
-  return { page, watch };
-}
+/** Signed in with `k`; the sign-in page is checked with axe-core first. */
+const open = (k: { accessKeyId: string; secretAccessKey: string }) =>
+  openConsole(browser, srv.url, k, { onSignInPage: (page) => checkPage(page, 'sign-in') });
 
 test('sign in, see account and role, list fences, create a bucket and upload: every call signed in the browser', { skip, timeout: 180_000 }, async () => {
   const { page, watch } = await open(srv);
@@ -214,10 +167,7 @@ test('sign in, see account and role, list fences, create a bucket and upload: ev
   assert.equal(await page.evaluate('localStorage.length'), 0, 'nothing in local storage');
   // The refusals asked for (the second box, over the limit; a rule for no address); no CSP
   // violation, no script error.
-  assert.deepEqual(watch.problems.map((p) => p.replace(/\?.*$/, '')), [
-    `400 POST ${srv.url}/api/v1/box/create-box`,
-    `400 POST ${srv.url}/v1/accessGroup/console-group`,
-  ]);
+  assert.deepEqual(watch.problems, ['400 POST /api/v1/box/create-box', '400 POST /v1/accessGroup/console-group']);
   // CFS calls were signed with bce-auth-v1.
   assert.ok(api.some((r) => r.url.includes('/v1/accessGroup') && r.headers['authorization']?.startsWith(`bce-auth-v1/${srv.accessKeyId}/`)));
   await page.context().close();

@@ -10,20 +10,14 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CfsClient, DatafenceClient } from '@stockade/sdk';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { browserSkip, checkPage, launchBrowser, openConsole } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { boxInfo, newestBox, runTasks } from '../helpers/datafence.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('packages/server/dist/test-artifacts/console');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)`;
+const skip = browserSkip;
 
 let srv: TestServer;
 let browser: Browser;
@@ -31,49 +25,14 @@ let browser: Browser;
 before(async () => {
   if (skip) return;
   srv = await startTestServer('console_forms', { config: { transitions: 'box=manual,import=manual' } });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  await fsp.mkdir(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await srv?.close();
 });
 
-/** axe-core (no serious or critical violation) and a screenshot kept as an artifact. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(AXE);
-  const violations = await page.evaluate<Array<{ id: string; impact: string | null; nodes: string[] }>>(
-    `axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
-  );
-  assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `${name}: serious accessibility violations`);
-}
-
-interface Watch {
-  requests: Array<{ method: string; url: string }>;
-  /** Answers of 400 and above, script errors, CSP violations. */
-  problems: string[];
-}
-
-async function open(k: { accessKeyId: string; secretAccessKey: string }): Promise<{ page: Page; watch: Watch }> {
-  const page = await (await browser.newContext()).newPage();
-  page.setDefaultTimeout(15_000);
-  const watch: Watch = { requests: [], problems: [] };
-  page.on('request', (r) => watch.requests.push({ method: r.method(), url: r.url() }));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) watch.problems.push(`console: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 400) watch.problems.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`);
-  });
-  page.on('pageerror', (e) => watch.problems.push(`page error: ${e.message}`));
-  await page.goto(srv.url + '/console/');
-  await page.getByLabel('Access key ID').fill(k.accessKeyId);
-  await page.getByLabel('Secret access key').fill(k.secretAccessKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#whoami').waitFor();
-  return { page, watch };
-}
+const open = (k: { accessKeyId: string; secretAccessKey: string }) => openConsole(browser, srv.url, k);
 
 /** The console's way of writing a byte count (ui.tsx formatBytes), to compare with the API's fsUsage. */
 function bytes(n: number): string {

@@ -13,20 +13,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import fsp from 'node:fs/promises';
-import path from 'node:path';
 import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DataFlowClient, DatafenceClient } from '@stockade/sdk';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { browserSkip, checkPage, launchBrowser, openConsole } from '../helpers/browser.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { boxInfo, newestBox, runTasks } from '../helpers/datafence.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('packages/server/dist/test-artifacts/console');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const skip = existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium; .ci/run does)`;
+const skip = browserSkip;
 const CSV = 'id,name,score\n1,Ann,3.5\n2,"Bo, Jr.",4\n3,Cid,5\n';
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
@@ -36,37 +30,16 @@ let browser: Browser;
 before(async () => {
   if (skip) return;
   srv = await startTestServer('console_review', { config: { transitions: 'box=manual,import=manual,export=manual' } });
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
-  await fsp.mkdir(ARTIFACTS, { recursive: true });
+  browser = await launchBrowser();
 });
 after(async () => {
   await browser?.close();
   await srv?.close();
 });
 
-/** axe-core (no serious or critical violation) and a screenshot kept as an artifact. */
-async function checkPage(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
-  if (!(await page.evaluate('typeof window.axe !== "undefined"'))) await page.evaluate(AXE);
-  const violations = await page.evaluate<Array<{ id: string; impact: string | null; nodes: string[] }>>(
-    `axe.run(document).then((r) => r.violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.map((n) => n.target.join(' ')) })))`,
-  );
-  assert.deepEqual(violations.filter((v) => v.impact === 'serious' || v.impact === 'critical'), [], `${name}: serious accessibility violations`);
-}
-
+/** Script errors and CSP violations go to `problems` (the refusals this test asks for are 4xx answers). */
 async function open(k: { accessKeyId: string; secretAccessKey: string }, problems: string[]): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  page.setDefaultTimeout(15_000);
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  await page.goto(srv.url + '/console/');
-  await page.getByLabel('Access key ID').fill(k.accessKeyId);
-  await page.getByLabel('Secret access key').fill(k.secretAccessKey);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#whoami').waitFor();
-  return page;
+  return (await openConsole(browser, srv.url, k, { httpErrors: false, problems })).page;
 }
 
 test('an analyst imports and requests an export; a reviewer previews, checks the pinned hash and approves; the object is released', { skip, timeout: 120_000 }, async () => {
