@@ -148,6 +148,22 @@ export function Loading({ loading }: { loading: boolean }) {
   return loading ? <p aria-busy="true">{t('loading')}</p> : null;
 }
 
+/**
+ * What a `useLoad` has to say before its data is shown: its error, "loading" until the first
+ * answer, and, when `empty` says the answer holds nothing, `emptyText` (default "none").
+ */
+export function LoadState<T>(props: { load: { data: T | null; error: unknown; loading: boolean }; empty?: (data: T) => boolean; emptyText?: string }) {
+  const t = useT();
+  const { data, error, loading } = props.load;
+  return (
+    <>
+      <ErrorNote error={error} />
+      <Loading loading={loading && data === null} />
+      {data !== null && props.empty?.(data) ? <p>{props.emptyText ?? t('none')}</p> : null}
+    </>
+  );
+}
+
 export function StatusBadge({ code, name }: { code: string; name?: string }) {
   return <span class={`status status-${code.toLowerCase()}`}>{name && name !== code ? `${name} (${code})` : code}</span>;
 }

@@ -5,7 +5,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
-import { ErrorNote, Loading, Section, useApp, useLoad, useT } from '../ui.js';
+import { ErrorNote, Loading, Section, useApp, useLoad, useT, LoadState } from '../ui.js';
 
 type Events = Awaited<ReturnType<ReturnType<typeof useApp>['clients']['stockade']['listAuditEvents']>>['events'];
 
@@ -49,8 +49,7 @@ function AuditLog(props: { note?: ComponentChildren }) {
   return (
     <Section title={t('audit.title')} id="audit-title" actions={<button type="button" class="outline" onClick={() => { setOlder([]); first.reload(); }}>{t('refresh')}</button>}>
       {props.note}
-      <ErrorNote error={first.error} />
-      <Loading loading={first.loading && !first.data} />
+      <LoadState load={first} />
       {first.data && events.length === 0 ? <p>{t('none')}</p> : null}
       {events.length > 0 ? (
         <table id="audit">

@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import { FS_PROTOCOLS, FS_TYPES, USER_ACCESS, WRITE_ACCESS } from '@stockade/sdk';
-import { ActionButton, ErrorNote, Loading, Section, formatBytes, useApp, useLoad, useT } from '../ui.js';
+import { ActionButton, ErrorNote, Loading, Section, formatBytes, useApp, useLoad, useT, LoadState } from '../ui.js';
 
 function token(): string {
   return crypto.randomUUID();
@@ -55,9 +55,7 @@ function FileSystems() {
   return (
     <>
       <Section title={t('cfs.title')} actions={<button type="button" class="outline" onClick={fs.reload}>{t('refresh')}</button>}>
-        <ErrorNote error={fs.error} />
-        <Loading loading={fs.loading && !fs.data} />
-        {fs.data && fs.data.fileSystemList.length === 0 ? <p>{t('none')}</p> : null}
+        <LoadState load={fs} empty={(d) => d.fileSystemList.length === 0} />
         <CreateFileSystem onCreated={fs.reload} />
         {fs.data?.fileSystemList.map((f) => (
           <FileSystemCard key={f.fsId} fs={f} groups={groups.data?.accessGroups.map((g) => g.accessGroupName) ?? []} onChanged={fs.reload} />

@@ -1,7 +1,7 @@
 /** Datafence: fences and their boxes with live status, create a box, infra lists and histories, NAS resize, network, return. */
 import { useState } from 'preact/hooks';
 import { PASSWORD_PATTERN } from '@stockade/sdk';
-import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
+import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT, LoadState } from '../ui.js';
 
 /** Box states that change on their own: the page polls faster while one is shown. */
 const MOVING = new Set(['INITIALIZE', 'ING', 'RETURN']);
@@ -71,9 +71,7 @@ function FenceDetail({ fenceId }: { fenceId: number }) {
             onCancel={() => setCreating(false)}
           />
         ) : null}
-        <ErrorNote error={boxes.error} />
-        <Loading loading={boxes.loading && !boxes.data} />
-        {boxes.data && boxes.data.content.length === 0 ? <p>{t('none')}</p> : null}
+        <LoadState load={boxes} empty={(d) => d.content.length === 0} />
         {boxes.data && boxes.data.content.length > 0 ? (
           <table id="boxes">
             <thead>
@@ -340,8 +338,7 @@ export function BoxPage({ fenceId, boxId }: { fenceId: number; boxId: number }) 
     <>
       <p><Link href={`/console/fences/${fenceId}`}>← fence {fenceId}</Link></p>
       <Section title={box ? `${box.boxName} (box ${boxId})` : `box ${boxId}`} id="box-title">
-        <ErrorNote error={summary.error} />
-        <Loading loading={summary.loading && !box} />
+        <LoadState load={summary} />
         {box ? (
           <>
             <p aria-live="polite">

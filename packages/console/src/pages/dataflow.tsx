@@ -5,7 +5,7 @@
  * Jobs, triggers and workflows are created with ./dataflow-forms.tsx and deleted from their lists.
  */
 import { useState } from 'preact/hooks';
-import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
+import { ActionButton, ErrorNote, Link, Section, StatusBadge, useApp, useLoad, useT, LoadState } from '../ui.js';
 import { DashboardPage, WorkflowList, WorkflowPage, formatKst, nextDueOf } from './workflows.js';
 import { CreateJob, CreateTrigger, useCanWriteDataflow } from './dataflow-forms.js';
 
@@ -31,8 +31,7 @@ function Overview() {
       <p><Link href="/console/dataflow/dashboard">{t('dataflow.dashboard')}</Link></p>
       {canWrite ? null : <p id="dataflow-admin-only">{t('dataflow.adminOnly')}</p>}
       <Section title={t('dataflow.jobs')} id="jobs-title" actions={<button type="button" class="outline" onClick={jobs.reload}>{t('refresh')}</button>}>
-        <ErrorNote error={jobs.error} />
-        <Loading loading={jobs.loading && !jobs.data} />
+        <LoadState load={jobs} />
         {canWrite ? <CreateJob onCreated={jobs.reload} /> : null}
         {jobs.data && jobs.data.list.length === 0 ? <p>{t('none')}</p> : null}
         {jobs.data && jobs.data.list.length > 0 ? (
@@ -58,8 +57,7 @@ function Overview() {
         ) : null}
       </Section>
       <Section title={t('dataflow.triggers')} id="triggers-title">
-        <ErrorNote error={triggers.error} />
-        <Loading loading={triggers.loading && !triggers.data} />
+        <LoadState load={triggers} />
         {canWrite ? <CreateTrigger onCreated={triggers.reload} /> : null}
         {triggers.data && triggers.data.list.length === 0 ? <p>{t('none')}</p> : null}
         {triggers.data && triggers.data.list.length > 0 ? (
@@ -205,8 +203,7 @@ function JobPage({ jobId }: { jobId: string }) {
       <nav aria-label={t('nav.breadcrumb')}>
         <ul><li><Link href="/console/dataflow">{t('nav.dataflow')}</Link></li><li>{j?.name ?? jobId}</li></ul>
       </nav>
-      <ErrorNote error={job.error} />
-      <Loading loading={job.loading && !j} />
+      <LoadState load={job} />
       {j ? (
         <>
           <Section
@@ -295,9 +292,7 @@ function ExecutionLog({ jobId, executionId }: { jobId: string; executionId: stri
   return (
     <article id="execution-log" aria-labelledby="log-title">
       <h3 id="log-title">{t('dataflow.logOf', { id: executionId })}</h3>
-      <ErrorNote error={log.error} />
-      <Loading loading={log.loading && !log.data} />
-      {log.data && log.data.logs.length === 0 ? <p>{t('dataflow.noLog')}</p> : null}
+      <LoadState load={log} empty={(d) => d.logs.length === 0} emptyText={t('dataflow.noLog')} />
       {log.data?.logs.map((l) => (
         <div key={l.name}>
           <p><code>{l.name}</code></p>

@@ -4,7 +4,7 @@
  * Origin, and `x-stockade-control: 1` on changes: README "Test controls"); the console is same-origin.
  */
 import { useState } from 'preact/hooks';
-import { ActionButton, ErrorNote, Loading, Section, useLoad, useT } from '../ui.js';
+import { ActionButton, ErrorNote, Section, useLoad, useT, LoadState } from '../ui.js';
 
 async function control(method: 'GET' | 'POST', path: string, body?: unknown): Promise<unknown> {
   const init: RequestInit = { method, headers: { 'x-stockade-control': '1', 'content-type': 'application/json' } };
@@ -40,8 +40,7 @@ export function DevPage() {
         <ActionButton class="secondary" label={t('dev.reset')} confirm={t('dev.confirmReset')} run={() => control('POST', '/_stockade/reset')} onDone={() => setNotice(t('dev.didReset'))} />
       </Section>
       <Section title={t('dev.policies')} id="dev-policies">
-        <ErrorNote error={policies.error} />
-        <Loading loading={policies.loading && !policies.data} />
+        <LoadState load={policies} />
         {policies.data ? (
           <form onSubmit={save}>
             {Object.entries(current).map(([kind, policy]) => (

@@ -6,7 +6,7 @@
  * reject with a reason.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, formatBytes, useApp, useLoad, useT } from '../ui.js';
+import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, formatBytes, useApp, useLoad, useT, LoadState } from '../ui.js';
 
 const LIVE_MS = 3000;
 /** Files larger than this are not downloaded for a preview: size and pinned hash only. */
@@ -47,9 +47,7 @@ function ReviewQueue() {
     <Section title={t('reviews.title')} id="reviews-title" actions={<button type="button" class="outline" onClick={queue.reload}>{t('refresh')}</button>}>
       <p>{t('reviews.intro')}</p>
       {identity.role === 'box-user' ? <p class="error" role="note">{t('reviews.boxUser')}</p> : null}
-      <ErrorNote error={queue.error} />
-      <Loading loading={queue.loading && !queue.data} />
-      {queue.data && queue.data.length === 0 ? <p>{t('reviews.empty')}</p> : null}
+      <LoadState load={queue} empty={(d) => d.length === 0} emptyText={t('reviews.empty')} />
       {queue.data && queue.data.length > 0 ? (
         <table id="review-queue">
           <thead>
@@ -121,8 +119,7 @@ function ReviewDetail(props: { fenceId: number; boxId: number; fileId: number })
       <nav aria-label={t('nav.breadcrumb')}>
         <ul><li><Link href="/console/reviews">{t('reviews.title')}</Link></li><li>{t('reviews.open', { id: props.fileId })}</li></ul>
       </nav>
-      <ErrorNote error={review.error} />
-      <Loading loading={review.loading && !r} />
+      <LoadState load={review} />
       {r ? (
         <>
           <Section title={t('review.detail', { id: r.fileId })} id="review-title">
@@ -204,8 +201,7 @@ function Trail(props: { fenceId: number; boxId: number; fileId: number; bucket: 
   }, [clients, props.fenceId, props.boxId, props.fileId, props.bucket, props.path], LIVE_MS * 2);
   return (
     <>
-      <ErrorNote error={events.error} />
-      <Loading loading={events.loading && !events.data} />
+      <LoadState load={events} />
       {events.data ? (
         <table id="trail">
           <thead><tr><th scope="col">#</th><th scope="col">{t('col.created')}</th><th scope="col">{t('audit.who')}</th><th scope="col">{t('audit.action')}</th><th scope="col">{t('review.detailCol')}</th></tr></thead>

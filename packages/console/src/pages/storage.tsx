@@ -1,7 +1,7 @@
 /** Object storage: buckets, prefixes (folders by `/`), multipart upload with progress, download, delete. */
 import { useState } from 'preact/hooks';
 import type { ObjectInfo } from '../s3.js';
-import { ActionButton, ErrorNote, Link, Loading, Section, formatBytes, useApp, useLoad, useT } from '../ui.js';
+import { ActionButton, ErrorNote, Link, Section, formatBytes, useApp, useLoad, useT, LoadState } from '../ui.js';
 
 const enc = (s: string) => s.split('/').map(encodeURIComponent).join('/');
 
@@ -35,9 +35,7 @@ function Buckets() {
         <button type="submit" disabled={busy} aria-busy={busy}>{t('storage.createBucket')}</button>
       </form>
       <ErrorNote error={error} />
-      <ErrorNote error={buckets.error} />
-      <Loading loading={buckets.loading && !buckets.data} />
-      {buckets.data && buckets.data.length === 0 ? <p>{t('none')}</p> : null}
+      <LoadState load={buckets} empty={(d) => d.length === 0} />
       {buckets.data && buckets.data.length > 0 ? (
         <table id="buckets">
           <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('col.created')}</th><th scope="col">{t('col.actions')}</th></tr></thead>
@@ -119,8 +117,7 @@ function Objects({ bucket, prefix }: { bucket: string; prefix: string }) {
           </div>
         ) : null}
         <ErrorNote error={uploadError} />
-        <ErrorNote error={listing.error} />
-        <Loading loading={listing.loading && !listing.data} />
+        <LoadState load={listing} />
         {listing.data ? (
           <table id="objects">
             <thead><tr><th scope="col">{t('col.name')}</th><th scope="col">{t('col.size')}</th><th scope="col">{t('col.modified')}</th><th scope="col">{t('col.actions')}</th></tr></thead>

@@ -3,7 +3,7 @@
  * file of a box NAS to a bucket (through review), follow both lists live, cancel an export.
  */
 import { useState } from 'preact/hooks';
-import { ActionButton, ErrorNote, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
+import { ActionButton, ErrorNote, Section, StatusBadge, useApp, useLoad, useT, LoadState } from '../ui.js';
 
 const LIVE_MS = 3000;
 /** Files per import or export request (docs/datafence.md: `sourceFilePathList`, at most 10). */
@@ -103,9 +103,7 @@ function BoxTransfers(props: { fenceId: number; boxId: number; exportPath: strin
             imports.reload();
           }}
         />
-        <ErrorNote error={imports.error} />
-        <Loading loading={imports.loading && !imports.data} />
-        {imports.data && imports.data.content.length === 0 ? <p>{t('none')}</p> : null}
+        <LoadState load={imports} empty={(d) => d.content.length === 0} />
         {imports.data && imports.data.content.length > 0 ? (
           <table id="imports">
             <thead>
@@ -157,9 +155,7 @@ function BoxTransfers(props: { fenceId: number; boxId: number; exportPath: strin
             exports.reload();
           }}
         />
-        <ErrorNote error={exports.error} />
-        <Loading loading={exports.loading && !exports.data} />
-        {exports.data && exports.data.content.length === 0 ? <p>{t('none')}</p> : null}
+        <LoadState load={exports} empty={(d) => d.content.length === 0} />
         {exports.data && exports.data.content.length > 0 ? (
           <table id="exports">
             <thead>

@@ -6,7 +6,7 @@
  */
 import { useState } from 'preact/hooks';
 import { isProblem, nextDue, parseRule, type ScheduleRule } from '@stockade/sdk';
-import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT } from '../ui.js';
+import { ActionButton, ErrorNote, Link, Loading, Section, StatusBadge, useApp, useLoad, useT, LoadState } from '../ui.js';
 import { Dag } from './dataflow.js';
 import { CreateWorkflow, useCanWriteDataflow } from './dataflow-forms.js';
 
@@ -43,8 +43,7 @@ export function WorkflowList(props: { jobs: Array<{ jobId: string; name: string 
   const flows = useLoad(() => clients.dataflow.getWorkflows({ limit: 100 }), [clients]);
   return (
     <Section title={t('dataflow.workflows')} id="workflows-title" actions={<button type="button" class="outline" onClick={flows.reload}>{t('refresh')}</button>}>
-      <ErrorNote error={flows.error} />
-      <Loading loading={flows.loading && !flows.data} />
+      <LoadState load={flows} />
       {canWrite ? <CreateWorkflow jobs={props.jobs} triggers={props.triggers} onCreated={flows.reload} /> : null}
       {flows.data && flows.data.list.length === 0 ? <p>{t('none')}</p> : null}
       {flows.data && flows.data.list.length > 0 ? (
