@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { dropSchema } from '../../src/store/db.js';
+import { dropSchema, openDatabase, type Store } from '../../src/store/db.js';
 import { ServeProcess, cliEnv } from './cli.js';
 import { testDatabaseUrl } from './db.js';
 
@@ -15,6 +15,11 @@ export interface Farm {
   creds: { accessKeyId: string; secretAccessKey: string };
   /** Starts one more server on the store; resolves once it listens. */
   serve(): Promise<{ p: ServeProcess; url: string }>;
+  /**
+   * The servers' database, opened by the test itself: to watch state change without asking a
+   * server, whose answers wait behind the work it is doing. Closed by `close`.
+   */
+  store(): Promise<Store>;
   /** Stops every server, drops the schema and removes the directory. */
   close(): Promise<void>;
 }
@@ -34,6 +39,7 @@ export async function startFarm(name: string, env: Record<string, string | undef
   });
   const args = ['--port', '0', '--data', path.join(root, 'data'), ...(testDatabaseUrl ? ['--database', testDatabaseUrl] : [])];
   const procs: ServeProcess[] = [];
+  let store: Promise<Store> | undefined;
   return {
     creds,
     async serve() {
@@ -42,8 +48,13 @@ export async function startFarm(name: string, env: Record<string, string | undef
       const line = await p.waitForLine((l) => l.startsWith('Stockade listening on '), 30_000);
       return { p, url: line.slice('Stockade listening on '.length).trim() };
     },
+    store() {
+      store ??= openDatabase({ dataDir: path.join(root, 'data'), ...(testDatabaseUrl ? { url: testDatabaseUrl, schema } : {}) });
+      return store;
+    },
     async close() {
       for (const p of procs) await p.stop(2_000).catch(() => undefined);
+      if (store) await (await store).close();
       if (testDatabaseUrl && schema) await dropSchema(testDatabaseUrl, schema);
       await fsp.rm(root, { recursive: true, force: true });
     },
